@@ -1,0 +1,3 @@
+from skyfm.cli import main
+
+main()
