@@ -129,7 +129,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = 
     observations, rare_classes = load_demo_observations(data_dir, n_per_class, n_rare, seed, limit,
                                                         survey, progress)
     write_dataset(observations, out / "data")
-    candidates = discover(observations, out, progress=progress)
+    candidates = discover(observations, out, progress=progress("embedding, scoring, explaining", 5))
     section = _class_examples_html(observations)
     report = out / "report" / "index.html"
     if section and report.exists():

@@ -1,2 +1,167 @@
-"""CLI commands (filled in by the module owner)."""
-from skyfm.cli import app  # noqa: F401
+"""Light-curve model commands: ``skyfm train ...``, ``skyfm evaluate``, ``skyfm export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from skyfm.cli import app
+
+train_app = typer.Typer(help="Train models and make evaluation splits.\n\n"
+                             "Example: skyfm train lightcurves --out runs/lc --epochs 2",
+                        no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("lightcurves")
+def train_lightcurves(
+    out: Path = typer.Option(..., help="output directory (config.json + model.safetensors)"),
+    epochs: int = typer.Option(60, help="passes over the corpus"),
+    device: str = typer.Option("cpu", help="cpu or cuda"),
+    sim_per_class: int = typer.Option(300, help="simulated curves per twin class and survey"),
+    batch_size: int = typer.Option(256),
+    seed: int = typer.Option(0),
+    corpus: Path = typer.Option(None, help="a prepared corpus (.npz from `skyfm train corpus`) "
+                                            "instead of building one"),
+) -> None:
+    """Pretrain the light-curve encoder (masked reconstruction + contrastive views + twin classes).
+
+    The shipped skyfm-lc-base weights come from the defaults (60 epochs) on a GPU.
+
+    Example: skyfm train lightcurves --out runs/lc --epochs 2 --sim-per-class 20
+    """
+    from rich.console import Console
+
+    from skyfm.cli.progress import progress_task
+    from skyfm.train.lightcurves import (
+        PretrainConfig,
+        build_corpus,
+        load_corpus,
+        prepare_corpus,
+        pretrain,
+    )
+
+    con = Console()
+    cfg = PretrainConfig(epochs=epochs, batch_size=batch_size, seed=seed,
+                         sim_per_class=sim_per_class)
+    if corpus is not None:
+        data = load_corpus(corpus)
+    else:
+        curves = build_corpus(cfg, log=con.print)
+        data = prepare_corpus(curves, log=con.print)
+    steps = epochs * max(1, len(data[0]) // batch_size)
+    with progress_task("pretraining", steps) as advance:
+        enc, summary = pretrain(cfg, device=device, corpus=data, log=con.print, progress=advance)
+    enc.save_pretrained(out, extra=summary)
+    con.print(f"saved to {out} (wall time {summary['wall_time_s']} s on {device})")
+
+
+@train_app.command("corpus")
+def train_corpus(
+    out: Path = typer.Option(..., help="output .npz"),
+    sim_per_class: int = typer.Option(300),
+    seed: int = typer.Option(0),
+) -> None:
+    """Build and prepare the pretraining corpus (periodograms included) into one .npz file,
+    e.g. to train on a GPU machine that has no data or light-curve package.
+
+    Example: skyfm train corpus --out runs/data/corpus.npz
+    """
+    from rich.console import Console
+
+    from skyfm.train.lightcurves import PretrainConfig, build_corpus, prepare_corpus, save_corpus
+
+    con = Console()
+    cfg = PretrainConfig(sim_per_class=sim_per_class, seed=seed)
+    prepared, labels = prepare_corpus(build_corpus(cfg, log=con.print), n_jobs=2, log=con.print)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_corpus(out, prepared, labels)
+    con.print(f"{len(prepared)} curves -> {out}")
+
+
+@train_app.command("split")
+def train_split(
+    name: str = typer.Argument(..., help="eros or plasticc"),
+    out: Path = typer.Option(..., help="writes OUT/train and OUT/test (generic layout)"),
+    test_fraction: float = typer.Option(0.3),
+    seed: int = typer.Option(0),
+    max_per_class: int = typer.Option(None, help="subset: at most this many objects per class"),
+) -> None:
+    """Write a stratified train/test split (by object, fixed seed) of a shared light-curve set.
+
+    Example: skyfm train split eros --out runs/eros_split
+    """
+    from skyfm.train.splits import make_split
+
+    tr, te = make_split(name, out, test_fraction, seed, max_per_class=max_per_class)
+    typer.echo(f"wrote {tr} and {te}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    train: Path = typer.Option(..., help="generic-layout directory with labels.csv"),
+    test: Path = typer.Option(..., help="generic-layout directory with labels.csv"),
+    labels_per_class: str = typer.Option("20,100,all", help="comma-separated, 'all' allowed"),
+    json_out: Path = typer.Option(None, "--json", help="write the results as JSON here"),
+    draws: int = typer.Option(3, help="random draws of each labelled subset"),
+    model: str = typer.Option("skyfm-lc-base", help="shipped model name or directory"),
+) -> None:
+    """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
+
+    Example: skyfm evaluate --train runs/eros_split/train --test runs/eros_split/test --json r.json
+    """
+    from rich.console import Console
+
+    from skyfm.cli.progress import make_progress
+    from skyfm.train.evaluate import evaluate, load_labelled, parse_settings, rich_table
+
+    tr, te = load_labelled(train), load_labelled(test)
+    with make_progress() as prog:
+        def bar(desc, total):
+            task = prog.add_task(desc, total=total)
+            return lambda k=1: prog.advance(task, k)
+
+        result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, encoder=model,
+                          progress=bar)
+    Console().print(rich_table(result))
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2))
+
+
+@app.command("export")
+def export_cmd(
+    out: Path = typer.Option(Path("skyfm-lc-base.onnx"), help="output .onnx file"),
+    model: str = typer.Option("skyfm-lc-base", help="shipped model name or directory"),
+    check: bool = typer.Option(True, help="check onnxruntime matches torch on sample curves"),
+) -> None:
+    """Export the light-curve encoder's embedding graph to ONNX (and check equal outputs).
+
+    Example: skyfm export --out skyfm-lc-base.onnx
+    """
+    import numpy as np
+
+    from skyfm.models.export import OnnxLightCurveEncoder, export_onnx
+    from skyfm.models.lightcurve import LightCurveEncoder
+
+    enc = LightCurveEncoder.from_pretrained(model)
+    export_onnx(enc, out)
+    typer.echo(f"wrote {out}")
+    if check:
+        from skyfm.data.observations import LightCurve
+
+        rng = np.random.default_rng(0)
+        lcs = []
+        for i in range(16):
+            n = int(rng.integers(10, 300))
+            t = np.sort(rng.uniform(0, 500, n))
+            lcs.append(LightCurve(t, 15 + np.sin(t / (0.5 + i)) + rng.normal(0, .05, n),
+                                  np.full(n, .05), rng.choice(["g", "r"], n)))
+        a = enc.embed(lcs)
+        b = OnnxLightCurveEncoder(out, enc.config).embed(lcs)
+        err = float(np.abs(a - b).max())
+        typer.echo(f"max |torch - onnx| = {err:.2e}")
+        if err > 1e-3:
+            raise typer.Exit(1)

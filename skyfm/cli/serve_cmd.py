@@ -1,2 +1,197 @@
-"""CLI commands (filled in by the module owner)."""
-from skyfm.cli import app  # noqa: F401
+"""``skyfm index build|query``, ``skyfm feedback`` and ``skyfm serve``: search, labels, web page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skyfm.cli import app
+
+index_app = typer.Typer(help="Similarity search over embeddings (faiss).\n\n"
+                             "Example: skyfm index build out --out out/index",
+                        no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+EMBEDDER_FILE = "embedder.pkl"
+
+
+def _encoder(model: str):
+    try:
+        from skyfm.models import LightCurveEncoder
+    except ImportError:
+        from skyfm.models.lightcurve import LightCurveEncoder
+    return LightCurveEncoder.from_pretrained(model)
+
+
+def _embed_like_index(index, index_dir: Path, observations: list, model: str):
+    """Embed ``observations`` the way the index's vectors were made.
+
+    A fitted embedder pickled as ``embedder.pkl`` in the index directory or in the
+    directory the embeddings came from (a `skyfm discover` OUT) is used first; otherwise
+    the light-curve encoder ``model``, when its dimension matches the index.
+    """
+    import pickle
+
+    from skyfm.errors import SkyfmError
+
+    for d in (index_dir, Path(index.source) if index.source else None):
+        if d is not None and (d / EMBEDDER_FILE).is_file():
+            with open(d / EMBEDDER_FILE, "rb") as fh:  # the user's own output: trusted
+                return pickle.load(fh).transform(observations)
+    enc = _encoder(model)
+    dim = getattr(enc, "embed_dim", None)
+    if dim is not None and int(dim) != index.dim:
+        raise SkyfmError(
+            f"the index holds {index.dim}-D vectors but encoder '{model}' makes {dim}-D ones: "
+            f"it was built from other embeddings ({index.source or 'unknown source'}), e.g. "
+            "discovery's (encoder + features). Query it with --id, put the fitted embedder "
+            f"in {index_dir / EMBEDDER_FILE}, or build the index from '{model}' embeddings.")
+    return enc.embed(observations)
+
+
+@index_app.command("build")
+def index_build(
+    source: Annotated[Path, typer.Argument(
+        help="a `skyfm discover` OUT directory (embeddings.npy + object_ids.txt) or an .npy file")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="index directory to write")],
+    kind: Annotated[str, typer.Option(help="auto | flat | hnsw | ivf")] = "auto",
+    metric: Annotated[str, typer.Option(help="cosine | l2")] = "cosine",
+    add: Annotated[bool, typer.Option(
+        "--add", help="add the vectors to the existing index at --out instead of building a new one"
+    )] = False,
+) -> None:
+    """Build (or extend, with --add) a similarity index over embeddings.
+
+    Example: skyfm index build out --out out/index --kind hnsw
+    """
+    from skyfm.cli.progress import progress_task
+    from skyfm.discover.index import SimilarityIndex, load_embeddings
+
+    x, ids = load_embeddings(source)
+    if add and (out / "index.faiss").is_file():
+        index = SimilarityIndex.load(out)
+        new = [i for i, oid in enumerate(ids) if oid not in index]
+        index.add(x[new], [ids[i] for i in new])
+        index.save(out)
+        typer.echo(f"added {len(new)} vectors ({len(ids) - len(new)} already indexed): {index} "
+                   f"-> {out}")
+        return
+    with progress_task("indexing", len(x)) as advance:
+        index = SimilarityIndex(metric=metric, kind=kind).build(x, ids, progress=advance)
+    index.source = str(source.resolve() if source.is_dir() else source.resolve().parent)
+    index.save(out)
+    typer.echo(f"{index} -> {out}")
+
+
+@index_app.command("query")
+def index_query(
+    index_dir: Annotated[Path, typer.Argument(help="directory written by `skyfm index build`")],
+    object_id: Annotated[str | None, typer.Option("--id", help="an indexed object id")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="an observation file: read with skyfm.data.read and embedded")] = None,
+    model: Annotated[str, typer.Option(help="encoder for --file")] = "skyfm-lc-base",
+    k: Annotated[int, typer.Option("--k", "-k", help="number of neighbours")] = 10,
+    json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """The k most similar indexed objects to an object id or to an observation file.
+
+    Example: skyfm index query out/index --id ZTF18abcdefg --k 10
+    """
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from skyfm.discover.index import SimilarityIndex
+
+    if (object_id is None) == (file is None):
+        raise typer.BadParameter("give exactly one of --id or --file")
+    index = SimilarityIndex.load(index_dir)
+    if object_id is not None:
+        if object_id not in index:
+            raise typer.BadParameter(f"object id {object_id!r} is not in the index "
+                                     f"({len(index)} objects)", param_hint="--id")
+        results = {object_id: index.query_id(object_id, k)}
+    else:
+        from skyfm.data import read
+
+        obs = read(file)
+        if len(obs) == 0:
+            raise typer.BadParameter(f"no observations read from {file}", param_hint="--file")
+        vectors = _embed_like_index(index, index_dir, list(obs), model)
+        names = [o.object_id or f"{file.name}[{i}]" for i, o in enumerate(obs)]
+        results = dict(zip(names, index.query(vectors, k)))
+    if json_out:
+        typer.echo(json.dumps({q: [h.__dict__ for h in hits] for q, hits in results.items()},
+                              indent=1))
+        return
+    score_name = "similarity" if index.metric == "cosine" else "distance"
+    console = Console()
+    for q, hits in results.items():
+        table = Table(title=f"nearest to {q}")
+        table.add_column("#", justify="right")
+        table.add_column("object_id")
+        table.add_column(score_name, justify="right")
+        for h in hits:
+            table.add_row(str(h.rank), h.object_id, f"{h.score:.4f}")
+        console.print(table)
+
+
+@app.command("feedback")
+def feedback(
+    out: Annotated[Path, typer.Argument(help="a `skyfm discover` OUT directory")],
+    object_id: Annotated[str, typer.Option("--id", help="object id from candidates.csv")],
+    interesting: Annotated[bool, typer.Option("--interesting/--boring",
+                                              help="mark the object interesting or not")],
+    show: Annotated[int, typer.Option(
+        help="print the top N of the re-ranked list (0 = none)")] = 10,
+) -> None:
+    """Mark a candidate interesting or boring; the ranking learns from it (OUT/feedback.csv).
+
+    Example: skyfm feedback out --id ZTF18abcdefg --boring
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from skyfm.discover import feedback as fbk
+
+    cands = fbk.load_candidates(out)
+    row = fbk.record_feedback(out, object_id, interesting, source="cli",
+                              known_ids=cands["object_id"].astype(str).tolist())
+    typer.echo(f"{row['object_id']}: {row['label']} ({row['timestamp']}) -> {out / 'feedback.csv'}")
+    if show > 0:
+        ranked = fbk.rerank(out, candidates=cands)
+        table = Table(title=f"re-ranked candidates (top {show})")
+        for col in ("rank", "was", "object_id", "feedback", "reason"):
+            table.add_column(col)
+        for _, r in ranked.head(show).iterrows():
+            table.add_row(str(r["rank"]), str(r["prior_rank"]), str(r["object_id"]),
+                          str(r["feedback"]), str(r.get("reason", ""))[:60])
+        Console().print(table)
+
+
+@app.command("serve")
+def serve(
+    out: Annotated[Path, typer.Argument(help="a `skyfm discover` OUT directory")],
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    host: Annotated[str, typer.Option(
+        help="interface to bind (127.0.0.1 = this machine only; 0.0.0.0 exposes it to the "
+             "network)")] = "127.0.0.1",
+    index_dir: Annotated[Path | None, typer.Option(
+        "--index", help="index directory (default OUT/index, else built from OUT/embeddings.npy)"
+    )] = None,
+) -> None:
+    """Web page of the ranked candidates with plots, uncertainty, neighbours and feedback buttons.
+
+    Example: skyfm serve out --port 8000
+    """
+    import uvicorn
+
+    from skyfm.serve import create_app
+
+    application = create_app(out, index_dir=index_dir)
+    typer.echo(f"serving {out} on http://{host}:{port}/  (Ctrl-C to stop)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")

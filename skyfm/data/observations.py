@@ -571,6 +571,11 @@ class Image:
                 ax = fig.add_subplot()
         norm = self.normalize("minmax").data
         if band is None and norm.shape[0] == 3:
+            # RGB wants red first: reverse planes stored blue-to-red (e.g. g, r, i).
+            order = "ugrizy"
+            idx = [order.find(b[-1].lower()) if b else -1 for b in self.bands]
+            if all(i >= 0 for i in idx) and idx == sorted(idx):
+                norm = norm[::-1]
             ax.imshow(np.moveaxis(norm, 0, -1), origin="lower", **kwargs)
         else:
             i = 0 if band is None else (self.bands.index(band) if isinstance(band, str) else band)

@@ -1,0 +1,302 @@
+"""Alert packets in Avro (fastavro): ZTF (``ztf.alert``), LSST (``lsst.v*.alert``) and DECam
+DECAT (``decat.object``).
+
+Each packet gives one :class:`LightCurve` and one :class:`Image`:
+
+* ZTF: ``candidate`` + ``prv_candidates``. Detections are difference-image PSF magnitudes
+  (``magpsf``/``sigmapsf``), history entries without a ``candid`` are non-detections whose
+  5-sigma ``diffmaglim`` becomes an ``upper_limit`` point; ``jd`` -> MJD; ``fid`` 1/2/3 ->
+  g/r/i; ``meta['isdiffpos']`` keeps the per-point sign flag (False: negative difference).
+* LSST: ``diaSource`` + ``prvDiaSources`` (+ ``prvDiaForcedSources``) ``psfFlux``/
+  ``psfFluxErr`` in nJy at ``midpointMjdTai`` (``midPointTai``/``psFlux`` in old schemas),
+  ``prvDiaNondetectionLimits`` as upper limits.
+* DECAT: ``sources`` (mag/magerr/mjd, band = first word of ``filter``).
+
+Cutouts (gzipped FITS bytes: science, template, difference) become one 3-plane Image with
+bands ``science, template, difference`` (NaN-padded to a common shape, ``mask`` where padded).
+
+Reading a folder merges packets of the same object and schema (``merge=True``; an object
+met in two schema versions gets ids ``<id>@<version>``): the union of their points, the latest
+packet's version of a repeated point, and the latest packet's cutouts.
+Within a packet, repeated (band, time) points (the same exposure listed twice, or a
+non-detection at a detection's time) keep the detection / current source and the others are
+counted in ``report.dropped`` (``strict=True`` raises).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from skyfm.data.io._common import (
+    Dropper,
+    Progress,
+    build_lightcurves,
+    check_file,
+    finish,
+    new_report,
+    wrap_errors,
+)
+from skyfm.data.observations import Image, Provenance
+from skyfm.errors import DataFormatError
+
+ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
+JD_TO_MJD = 2400000.5
+CUTOUTS = ("science", "template", "difference")
+
+
+def read_packets(path) -> tuple[list[dict], str]:
+    """All records of one Avro file and the writer schema's name (errors wrapped)."""
+    import fastavro
+
+    p = check_file(path)
+    with wrap_errors(p, field="avro", expected="an Avro object container file"):
+        with open(p, "rb") as fh:
+            reader = fastavro.reader(fh)
+            recs = list(reader)
+            schema = (reader.writer_schema or {}).get("name", "") if isinstance(
+                reader.writer_schema, dict) else ""
+    if not recs:
+        raise DataFormatError("no records", file=p, field="avro", expected="one alert or more")
+    for r in recs:
+        if not isinstance(r, dict):
+            raise DataFormatError("record is not a mapping", file=p, field="avro",
+                                  expected="alert records")
+    return recs, str(schema)
+
+
+def _points_ztf(rec, p):
+    cand = rec.get("candidate")
+    if not isinstance(cand, dict):
+        raise DataFormatError("no candidate", file=p, field="candidate",
+                              expected="a ZTF alert with a candidate record")
+    rows = [(cand, 2)] + [(x, 1 if x.get("candid") is not None else 0)
+                          for x in (rec.get("prv_candidates") or [])]
+    out = []
+    for r, prio in rows:
+        for k in ("jd", "fid"):
+            if r.get(k) is None:
+                raise DataFormatError(f"missing {k}", file=p, field=f"candidate.{k}",
+                                      expected="jd and fid on every candidate")
+        if r["fid"] not in ZTF_BANDS:
+            raise DataFormatError(f"unknown fid {r['fid']!r}", file=p, field="fid",
+                                  expected="1, 2 or 3")
+        det = prio > 0
+        val = r.get("magpsf") if det else r.get("diffmaglim")
+        err = r.get("sigmapsf") if det else None
+        out.append((float(r["jd"]) - JD_TO_MJD, ZTF_BANDS[r["fid"]],
+                    np.nan if val is None else float(val), np.nan if err is None else float(err),
+                    not det, prio, r.get("isdiffpos") not in ("f", "0", 0, False)))
+    meta = {"candid": rec.get("candid"), "ra": cand.get("ra"), "dec": cand.get("dec"),
+            "rb": cand.get("rb"), "drb": cand.get("drb"), "programid": cand.get("programid")}
+    return str(rec.get("objectId")), out, "mag", None, "ZTF", meta
+
+
+def _points_lsst(rec, p):
+    src = rec.get("diaSource")
+    if not isinstance(src, dict):
+        raise DataFormatError("no diaSource", file=p, field="diaSource",
+                              expected="an LSST alert with a diaSource record")
+    obj = rec.get("diaObject") or {}
+    oid = obj.get("diaObjectId") or src.get("diaObjectId") or src.get("diaSourceId")
+
+    def g(r, *keys):
+        for k in keys:
+            if r.get(k) is not None:
+                return r[k]
+        return None
+
+    out = []
+    groups = [([src], 3, False), (rec.get("prvDiaSources") or [], 2, False),
+              (rec.get("prvDiaForcedSources") or [], 1, False)]
+    for rows, prio, _ in groups:
+        for r in rows:
+            t = g(r, "midpointMjdTai", "midPointTai")
+            b = g(r, "band", "filterName")
+            if t is None or b is None:
+                raise DataFormatError("missing time or band", file=p, field="midpointMjdTai",
+                                      expected="midpointMjdTai and band on every source")
+            f = g(r, "psfFlux", "psFlux")
+            e = g(r, "psfFluxErr", "psFluxErr")
+            out.append((float(t), str(b), np.nan if f is None else float(f),
+                        np.nan if e is None else float(e), False, prio, True))
+    for r in rec.get("prvDiaNondetectionLimits") or []:
+        t = g(r, "midpointMjdTai", "midPointTai")
+        b = g(r, "band", "filterName")
+        f = g(r, "diaNoise")
+        if t is None or b is None:
+            continue
+        out.append((float(t), str(b), np.nan if f is None else 5 * float(f), np.nan, True, 0,
+                    True))
+    meta = {"diaSourceId": src.get("diaSourceId"), "ra": src.get("ra"), "dec": src.get("dec")}
+    return str(oid), out, "flux", "nJy", "LSST", meta
+
+
+def _points_decat(rec, p):
+    out = []
+    for r in rec.get("sources") or []:
+        if r.get("mjd") is None or r.get("filter") is None:
+            raise DataFormatError("missing mjd or filter", file=p, field="sources",
+                                  expected="mjd and filter on every source")
+        out.append((float(r["mjd"]), str(r["filter"]).split()[0],
+                    np.nan if r.get("mag") is None else float(r["mag"]),
+                    np.nan if r.get("magerr") is None else float(r["magerr"]), False, 1, True))
+    meta = {"ra": rec.get("ra"), "dec": rec.get("dec")}
+    return str(rec.get("objectid")), out, "mag", None, "DECam DECAT", meta
+
+
+def _cutouts(rec, p):
+    from skyfm.data.io.images import image_from_bytes
+
+    keys = {"ztf": ("cutoutScience", "cutoutTemplate", "cutoutDifference")}
+    raw = []
+    if "triggersource" in rec:
+        ts = rec.get("triggersource") or {}
+        raw = [ts.get("scicutout"), ts.get("refcutout"), ts.get("diffcutout")]
+    else:
+        for k in keys["ztf"]:
+            v = rec.get(k)
+            if isinstance(v, dict):
+                v = v.get("stampData")
+            raw.append(v)
+    if all(v is None for v in raw):
+        return None, None
+    planes, wcs_header = [], None
+    for name, v in zip(CUTOUTS, raw):
+        if v is None:
+            planes.append(None)
+            continue
+        if not isinstance(v, (bytes, bytearray)):
+            raise DataFormatError("cutout is not bytes", file=p, field=f"cutout.{name}",
+                                  expected="gzipped FITS bytes")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr, hdr = image_from_bytes(bytes(v), p, f"cutout.{name}")
+        planes.append(arr)
+        if name == "science":
+            wcs_header = hdr
+    shape = tuple(np.max([a.shape for a in planes if a is not None], axis=0))
+    data = np.full((3, *shape), np.nan, np.float32)
+    for i, a in enumerate(planes):
+        if a is not None:
+            data[i, : a.shape[0], : a.shape[1]] = a
+    return data, wcs_header
+
+
+def _wcs(header):
+    if header is None or not header.get("CTYPE1"):
+        return None
+    from astropy.wcs import WCS
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w = WCS(header, naxis=2)
+        return w if w.has_celestial else None
+    except Exception:
+        return None
+
+
+def _parse(rec, p):
+    name = ""
+    if "candidate" in rec:
+        return _points_ztf(rec, p)
+    if "diaSource" in rec:
+        return _points_lsst(rec, p)
+    if "sources" in rec and "objectid" in rec:
+        return _points_decat(rec, p)
+    raise DataFormatError(f"unknown alert schema (keys {sorted(rec)[:8]}){name}", file=p,
+                          field="schema", expected="a ZTF, LSST or DECAT alert packet")
+
+
+def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | None = None,
+                strict: bool = False, dataset: str | None = None, progress: Progress = None,
+                **_):
+    """An Avro alert file or a folder of them (searched recursively) -> light curves + cutouts."""
+    p = Path(path)
+    files = sorted(p.rglob("*.avro")) if p.is_dir() else [check_file(p)]
+    if not files:
+        raise DataFormatError("no .avro files", file=p, expected="Avro alert packets")
+    report = new_report(*files)
+    per_obj: dict = {}  # oid -> {"points": {(band, t): row}, "kind", ...}
+    order: list = []
+    for f in files:
+        recs, schema = read_packets(f)
+        for rec in recs:
+            oid, pts, kind, unit, survey, meta = _parse(rec, f)
+            if not pts:
+                report.warnings.append(f"{f}: packet of {oid} has no photometry")
+            # duplicates inside one packet: keep the highest priority
+            best: dict = {}
+            dropped = 0
+            for row in pts:
+                k = (row[1], row[0])
+                if k in best:
+                    dropped += 1
+                    if row[5] > best[k][5]:
+                        best[k] = row
+                else:
+                    best[k] = row
+            if dropped:
+                Dropper(report, f, strict).drop(np.ones(dropped, bool),
+                                                "duplicate (band, time) in an alert", "time")
+            key = (schema, oid) if merge else (schema, oid, len(order))
+            if key not in per_obj:
+                if limit is not None and len(order) >= limit:
+                    continue
+                per_obj[key] = {"oid": oid, "schema": schema, "points": {}, "kind": kind,
+                                "unit": unit,
+                                "survey": survey, "meta": {}, "n_alerts": 0, "file": f}
+                order.append(key)
+            entry = per_obj[key]
+            if entry["kind"] != kind:
+                raise DataFormatError(f"object {oid} mixes {entry['kind']} and {kind}", file=f,
+                                      field="schema", expected="one survey per object id")
+            entry["points"].update(best)  # a later packet's version of a point wins
+            entry["meta"] = {k: v for k, v in meta.items() if v is not None}
+            entry["n_alerts"] += 1
+            entry["file"] = f
+            if images:
+                entry["cutouts"] = _cutouts(rec, f)
+        if progress is not None:
+            progress(1)
+    lcs, imgs = [], []
+    schemas: dict = {}
+    for key in order:
+        schemas.setdefault(per_obj[key]["oid"], set()).add(per_obj[key]["schema"])
+    for key in order:
+        e = per_obj[key]
+        if merge and len(schemas[e["oid"]]) > 1:  # one object in two schema versions
+            version = e["schema"].split(".")[1] if "." in e["schema"] else e["schema"]
+            e["oid"] = f"{e['oid']}@{version}"
+        rows = list(e["points"].values())
+        if not rows:
+            continue
+        t, b, v, err, ul, _, pos = (np.array(c) for c in zip(*rows))
+        meta = dict(e["meta"], n_alerts=e["n_alerts"], alert_file=str(e["file"]))
+        if e["kind"] == "mag":
+            meta["mag_type"] = "difference-image PSF magnitude"
+        if np.nanmax(t) > 1e6:
+            report.warnings.append(f"{e['file']}: object {e['oid']}: times up to "
+                                   f"{np.nanmax(t):.4g} are not plausible MJDs (kept as given)")
+        lcs += build_lightcurves(
+            np.full(t.size, e["oid"], dtype=object), t, v, err, b, upper_limit=ul,
+            kind=e["kind"], flux_unit=e["unit"], source=e["file"], survey=e["survey"],
+            reader="alerts", dataset=dataset, meta={e["oid"]: meta}, report=report,
+            strict=strict, extra={"isdiffpos": pos.astype(bool)} if e["kind"] == "mag" else None,
+            errors_given=True)
+        cut = e.get("cutouts")
+        if images and cut is not None and cut[0] is not None:
+            data, hdr = cut
+            mask = ~np.isfinite(data)
+            imgs.append(Image(data, list(CUTOUTS), wcs=_wcs(hdr), mask=mask if mask.any() else None,
+                              pixel_scale=1.012 if e["survey"] == "ZTF" else None,
+                              object_id=e["oid"],
+                              provenance=Provenance(survey=e["survey"], file=str(e["file"]),
+                                                    reader="alerts", dataset=dataset),
+                              meta={"kind": "alert cutouts", **e["meta"]}))
+    out = finish(lcs + imgs, report)
+    out.report.n_points = sum(len(lc) for lc in lcs)
+    return out

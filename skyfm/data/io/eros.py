@@ -1,0 +1,158 @@
+"""EROS-2 light curves from the RAMP variable-star challenge.
+
+``train_varlength_features.csv.gz`` stores each curve as stringified lists
+(``time_points_b``, ``light_points_b``, ``error_points_b`` and the same for ``_r``);
+``train.csv`` (joined on the first, unnamed, id column) holds ``type``
+(1 binary, 2 cepheid, 3 rr_lyrae, 4 mira), ``period``, ``div_period`` and ``quality``.
+
+``light_points`` are magnitudes, not fluxes: 12.4–25.0, and each curve's median B tracks
+``magnitude_b`` of ``train.csv`` (correlation 0.998, offset +0.05 mag). Errors are in
+magnitudes. 46 points sit at exactly 25.0 mag with ~1 mag errors (faint-end placeholders
+in the origin; kept as given). Times are days on the EROS time axis, 290–1184 d in the
+training part: a relative epoch (consistent with JD − 2,450,000 during EROS-2, but not
+documented), so ``meta['time_format']`` says so and no MJD conversion is made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from skyfm.data.io._common import (
+    Progress,
+    build_lightcurves,
+    check_file,
+    finish,
+    new_report,
+    wrap_errors,
+)
+from skyfm.errors import DataFormatError
+
+TYPE_NAMES = {1: "binary", 2: "cepheid", 3: "rr_lyrae", 4: "mira"}
+BANDS = ("b", "r")
+FEATURES_FILE = "train_varlength_features.csv.gz"
+LABELS_FILE = "train.csv"
+
+
+def parse_list_column(strings, source, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """Stringified lists ``"[1.0, 2.0]"`` -> (lengths per row, concatenated float values)."""
+    import pandas as pd
+
+    s = pd.Series(strings, dtype=object)
+    if s.isna().any():
+        i = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise DataFormatError(f"row {i} is empty", file=source, field=field,
+                              expected="a list such as '[1.0, 2.0]'")
+    s = s.astype(str).str.strip()
+    ok = s.str.startswith("[") & s.str.endswith("]")
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.to_numpy())[0])
+        raise DataFormatError(f"row {i} is not a list: {s.iloc[i][:40]!r}", file=source,
+                              field=field, expected="a list such as '[1.0, 2.0]'")
+    inner = s.str.slice(1, -1).str.strip()
+    lens = np.where(inner.str.len() == 0, 0, inner.str.count(",") + 1).astype(int)
+    body = ",".join(x for x in inner if x)
+    if not body:
+        return lens, np.zeros(0)
+    try:
+        vals = np.array(body.split(","), dtype=float)
+    except ValueError as exc:
+        raise DataFormatError(f"non-numeric list entry ({exc})", file=source, field=field,
+                              expected="comma-separated numbers") from exc
+    return lens, vals
+
+
+def find_files(path) -> tuple[Path, Path | None]:
+    p = Path(path)
+    if p.is_dir():
+        feats = p / FEATURES_FILE
+        labels = p / LABELS_FILE
+        check_file(feats)
+        return feats, labels if labels.exists() else None
+    check_file(p)
+    labels = p.parent / LABELS_FILE
+    return p, labels if labels.exists() and labels != p else None
+
+
+def read_eros(path, *, limit: int | None = None, strict: bool = False, dataset: str | None = None,
+              progress: Progress = None, labels_file=None, **_):
+    """Read the RAMP/EROS light curves (a directory or ``train_varlength_features.csv.gz``)."""
+    import pandas as pd
+
+    feats, labels_path = find_files(path)
+    if labels_file is not None:
+        labels_path = Path(labels_file)
+    report = new_report(feats, *([labels_path] if labels_path else []))
+    with wrap_errors(feats, expected="RAMP EROS CSV with list columns"):
+        df = pd.read_csv(feats, index_col=0, nrows=limit)
+    need = [f"{q}_points_{b}" for b in BANDS for q in ("time", "light", "error")]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataFormatError("missing column(s) " + ", ".join(missing), file=feats,
+                              field=missing[0], expected="columns " + ", ".join(need))
+    ids = df.index.astype(str).to_numpy()
+    if pd.Index(ids).has_duplicates:
+        dup = pd.Index(ids)[pd.Index(ids).duplicated()][0]
+        raise DataFormatError(f"duplicate object id {dup!r}", file=feats, field="id",
+                              expected="unique row ids")
+    parts = {k: [] for k in ("oid", "t", "v", "e", "band")}
+    for b in BANDS:
+        lt, t = parse_list_column(df[f"time_points_{b}"], feats, f"time_points_{b}")
+        lv, v = parse_list_column(df[f"light_points_{b}"], feats, f"light_points_{b}")
+        le, e = parse_list_column(df[f"error_points_{b}"], feats, f"error_points_{b}")
+        for lx, name in ((lv, "light"), (le, "error")):
+            if not np.array_equal(lt, lx):
+                i = int(np.flatnonzero(lt != lx)[0])
+                raise DataFormatError(f"object {ids[i]}: {lx[i]} values for {lt[i]} times",
+                                      file=feats, field=f"{name}_points_{b}",
+                                      expected=f"as many entries as time_points_{b}")
+        parts["oid"].append(np.repeat(ids, lt))
+        parts["t"].append(t)
+        parts["v"].append(v)
+        parts["e"].append(e)
+        parts["band"].append(np.full(t.size, b.upper(), dtype=object))
+    # interleave so each object's rows are contiguous per band (order is re-sorted anyway)
+    oid = np.concatenate(parts["oid"])
+    labels, meta = {}, {}
+    if labels_path is not None:
+        with wrap_errors(labels_path, expected="RAMP train.csv"):
+            lab = pd.read_csv(labels_path, index_col=0)
+        lab.index = lab.index.astype(str)
+        if "type" not in lab.columns:
+            raise DataFormatError("no 'type' column", file=labels_path, field="type",
+                                  expected="type 1..4")
+        lab = lab.reindex(ids)
+        missing_ids = lab["type"].isna()
+        if missing_ids.any():
+            report.warnings.append(f"{int(missing_ids.sum())} object(s) have no row in "
+                                   f"{labels_path.name}; their label is None")
+        types = lab["type"].to_numpy()
+        bad = ~np.isin(types, list(TYPE_NAMES)) & ~missing_ids.to_numpy()
+        if bad.any():
+            raise DataFormatError(f"unknown type {types[bad][0]!r}", file=labels_path,
+                                  field="type", expected="1 binary, 2 cepheid, 3 rr_lyrae, 4 mira")
+        extra = [c for c in ("period", "div_period", "quality", "magnitude_b", "magnitude_r",
+                             "log_p_not_variable") if c in lab.columns]
+        rows = lab[extra].to_dict("index")
+        for i, t in zip(ids, types):
+            if not pd.isna(t):
+                labels[i] = TYPE_NAMES[int(t)]
+            m = {k: float(v) for k, v in rows[i].items() if not pd.isna(v)}
+            if "period" in m and m.get("div_period"):
+                m["period_catalog"] = m["period"]
+                m["period"] = m["period"] / m["div_period"]
+            meta[i] = m
+    lcs = build_lightcurves(
+        oid, np.concatenate(parts["t"]), np.concatenate(parts["v"]), np.concatenate(parts["e"]),
+        np.concatenate(parts["band"]), kind="mag", source=feats, survey="EROS-2",
+        reader="eros", dataset=dataset, labels=labels or None, meta=meta,
+        common_meta={"time_format": "days (EROS epoch, not MJD)"}, report=report,
+        strict=strict, require_sorted=True, progress=progress,
+        fields={"time": "time_points_b/_r", "value": "light_points_b/_r",
+                "error": "error_points_b/_r"})
+    # keep the file's object order (build_lightcurves factorises the B band first, which is
+    # the same order because every row has B points; sort explicitly to be safe)
+    pos = {k: i for i, k in enumerate(ids)}
+    lcs.sort(key=lambda lc: pos[lc.object_id])
+    return finish(lcs, report)

@@ -1,0 +1,35 @@
+"""Generic FITS: an image HDU -> :class:`Image` (with WCS), else a binary table ->
+:class:`Catalog`. DESI coadds and SpeX spectra have their own readers."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from skyfm.data.io._common import check_file, wrap_errors
+from skyfm.errors import DataFormatError
+
+
+def read_fits(path, *, dataset=None, **kw):
+    from astropy.io import fits
+
+    p = check_file(path)
+    with wrap_errors(p, field="HDU", expected="a valid FITS file"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(p, memmap=False) as hd:
+            kinds = [("image" if getattr(h, "is_image", False) and h.data is not None
+                      and h.data.ndim in (2, 3) else
+                      "table" if isinstance(h, (fits.BinTableHDU, fits.TableHDU)) else None)
+                     for h in hd]
+    if "image" in kinds:
+        from skyfm.data.io.images import read_images
+
+        return read_images(p, dataset=dataset, **kw)
+    if "table" in kinds:
+        from skyfm.data.io.catalogs import read_catalog
+
+        return read_catalog(p, dataset=dataset, **{k: v for k, v in kw.items()
+                                                   if k in ("id_column", "label_column",
+                                                            "limit", "strict")})
+    raise DataFormatError("no image or table HDU", file=Path(p), field="HDU",
+                          expected="a 2-D/3-D image or a binary table")

@@ -1,0 +1,236 @@
+"""Why an object was flagged: its nearest ordinary neighbours, what sets it apart, and a plot.
+
+- :func:`ordinary_neighbours` — nearest objects in embedding space among the *ordinary* ones
+  (combined score below a quantile), so a candidate is compared with what it resembles, not with
+  other oddities;
+- :func:`feature_deviations` — robust z-scores of interpretable features (period, amplitude,
+  colour, line depth, asymmetry, ...) against those neighbours, with the scale floored by a
+  fraction of the population's spread so a tight neighbourhood does not make noise look
+  significant;
+- :func:`reasons` — one short sentence per object;
+- :func:`plot_candidate` — the candidate's own ``plot()`` next to its nearest neighbour's, with the
+  model residual (light curves: along time; spectra: along wavelength; images: residual map).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from skyfm.discover.scorers import is_missing
+
+__all__ = [
+    "describe_feature",
+    "feature_deviations",
+    "ordinary_neighbours",
+    "plot_candidate",
+    "reasons",
+    "safe_filename",
+]
+
+SCORER_NAMES = {"knn": "distance to its nearest neighbours", "iforest": "isolation forest",
+                "recon": "model reconstruction error", "openset": "classifier (no labelled class "
+                "fits it)"}
+
+
+def ordinary_neighbours(X: np.ndarray, score: np.ndarray, k: int = 5,
+                        ordinary_quantile: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """(indices (N, k), distances (N, k)) of each object's nearest *ordinary* objects.
+
+    Ordinary = combined score at or below the ``ordinary_quantile`` of all scores; an object is
+    never its own neighbour.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    X = np.asarray(X, np.float32)
+    n = len(X)
+    pool = np.flatnonzero(score <= np.quantile(score, ordinary_quantile))
+    if len(pool) < 2:
+        pool = np.arange(n)
+    kk = int(min(k + 1, len(pool)))
+    nn = NearestNeighbors(n_neighbors=kk, n_jobs=1).fit(X[pool])
+    d, j = nn.kneighbors(X)
+    idx = pool[j]
+    self_hit = idx == np.arange(n)[:, None]
+    # drop self when present, else the farthest
+    self_hit[~self_hit.any(axis=1), -1] = True
+    keep = ~self_hit
+    k_out = kk - 1
+    if k_out < 1:
+        return idx[:, :1], d[:, :1]
+    idx = idx[keep].reshape(n, k_out)
+    d = d[keep].reshape(n, k_out)
+    return idx, d
+
+
+def feature_deviations(F: np.ndarray, neighbour_idx: np.ndarray,
+                       floor: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """(z (N, F), neighbour median (N, F)): robust z of each feature against its neighbours.
+
+    ``z = (f - median_nbrs) / max(1.4826 * MAD_nbrs, floor * population scale)``, NaN where
+    the feature is unknown.
+    """
+    F = np.asarray(F, float)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pmed = np.nanmedian(F, axis=0)
+            pscale = 1.4826 * np.nanmedian(np.abs(F - pmed), axis=0)
+            pstd = np.nanstd(F, axis=0)
+            pscale = np.where(pscale > 0, pscale, pstd)
+            pscale = np.where(pscale > 0, pscale, 1.0)
+            NB = F[neighbour_idx]  # (N, k, F)
+            nmed = np.nanmedian(NB, axis=1)
+            nmad = 1.4826 * np.nanmedian(np.abs(NB - nmed[:, None, :]), axis=1)
+            scale = np.fmax(np.nan_to_num(nmad), floor * pscale)
+            z = (F - nmed) / scale
+    return z, nmed
+
+
+def describe_feature(name: str, value: float) -> tuple[str, str]:
+    """(human name, formatted value with unit) for an interpretable feature."""
+    if not np.isfinite(value):
+        return name, "n/a"
+    for prefix, label, fmt in [
+        ("log_period_", "period", lambda v: f"{10 ** v:.3g} d"),
+        ("period_snr_", "periodogram peak S/N", lambda v: f"{v:.3g}"),
+        ("amplitude_", "amplitude (5–95 %)", lambda v: f"{v:.3g}"),
+        ("std_", "scatter", lambda v: f"{v:.3g}"),
+        ("skew_", "skewness", lambda v: f"{v:+.2f}"),
+        ("kurtosis_", "kurtosis", lambda v: f"{v:.2f}"),
+        ("eta_", "von Neumann eta (smoothness)", lambda v: f"{v:.2f}"),
+        ("stetson_k_", "Stetson K", lambda v: f"{v:.2f}"),
+        ("beyond_1std_", "fraction beyond 1 sigma", lambda v: f"{v:.2f}"),
+        ("median_snr_", "median S/N", lambda v: f"{v:.3g}"),
+        ("log_n_", "number of points", lambda v: f"{10 ** v:.0f}"),
+        ("median_", "median brightness", lambda v: f"{v:.3g}"),
+        ("colour_", "colour", lambda v: f"{v:+.2f}"),
+        ("line_depth_max", "deepest absorption (fraction of continuum)", lambda v: f"{v:.2f}"),
+        ("emission_peak", "strongest emission (fraction above continuum)",
+         lambda v: f"{v:.2f}"),
+        ("slope_blue_red", "red-to-blue flux ratio (ln)", lambda v: f"{v:+.2f}"),
+        ("flux_q", "relative flux in wavelength quarter", lambda v: f"{v:.2f}"),
+        ("light_r", "fraction of light in annulus", lambda v: f"{v:.2f}"),
+        ("size_r50", "half-light radius", lambda v: f"{v:.1f} px (binned)"),
+    ]:
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            return (f"{label} ({rest})" if rest else label), fmt(value)
+    if name.endswith("_wavelength"):
+        return name.replace("_", " "), f"{value:.4g} Å"
+    return name.replace("_", " "), f"{value:.3g}"
+
+
+def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarray,
+            component_pct: dict[str, np.ndarray], score: np.ndarray, labels: Sequence | None = None,
+            predicted: Sequence | None = None, z_min: float = 3.0, max_features: int = 2,
+            top_frac: float = 0.05) -> tuple[list[str], np.ndarray]:
+    """One sentence per object (and the z matrix behind it).
+
+    The sentence names the features furthest outside the neighbours' range (|z| >= ``z_min``),
+    the scorer(s) that rank the object highest, and, with labels, the class context.
+    """
+    n = len(score)
+    z, nmed = feature_deviations(F, neighbour_idx) if F is not None and F.size else \
+        (np.zeros((n, 0)), np.zeros((n, 0)))
+    names = list(feature_names)
+    order = np.argsort(-score, kind="stable")
+    pos = np.empty(n, int)
+    pos[order] = np.arange(n)
+    out = []
+    for i in range(n):
+        parts = []
+        zi = np.nan_to_num(z[i], nan=0.0)
+        top = np.argsort(-np.abs(zi))[:max_features]
+        feats = [j for j in top if abs(zi[j]) >= z_min]
+        if feats:
+            bits = []
+            for j in feats:
+                label, val = describe_feature(names[j], F[i, j])
+                _, nval = describe_feature(names[j], nmed[i, j])
+                word = "higher" if zi[j] > 0 else "lower"
+                bits.append(f"{label} {val} is {word} than its neighbours' ({nval})")
+            parts.append("; ".join(bits))
+        elif len(names):
+            parts.append("no single interpretable feature stands out; the combination does")
+        if component_pct:
+            best = max(component_pct, key=lambda k: component_pct[k][i])
+            pct = 100 * (1 - component_pct[best][i])
+            if pos[i] < max(1, int(top_frac * n)):
+                parts.append(f"flagged most by the {SCORER_NAMES.get(best, best)} "
+                             f"(top {max(pct, 100 / n):.2g} %)")
+        if labels is not None and not is_missing(labels[i]):
+            if predicted is not None and predicted[i] is not None and \
+                    str(predicted[i]) != str(labels[i]) and pos[i] < max(1, int(top_frac * n)):
+                parts.append(f"labelled {labels[i]} but closer to {predicted[i]}")
+        elif predicted is not None and predicted[i] is not None and \
+                pos[i] < max(1, int(top_frac * n)):
+            parts.append(f"unlabelled; nearest known class {predicted[i]}")
+        sentence = "; ".join(parts) if parts else "ordinary"
+        if pos[i] >= int(0.5 * n):
+            sentence = "typical of the data set" + (f" ({parts[0]})" if feats else "")
+        out.append(sentence[0].upper() + sentence[1:] + ".")
+    return out, z
+
+
+def safe_filename(object_id: str) -> str:
+    """The id itself when it is a safe file name, else with unsafe characters replaced by '_'."""
+    import re
+
+    s = re.sub(r"[^A-Za-z0-9._+-]", "_", str(object_id))
+    return s if s not in ("", ".", "..") else "_" + s
+
+
+def plot_candidate(ob, neighbour, path: str | Path, residual=None, title: str | None = None,
+                   dpi: int = 72) -> Path:
+    """PNG of the candidate next to its nearest ordinary neighbour (+ residual panel)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    is_image = hasattr(ob, "data") and getattr(ob, "data", None) is not None and \
+        np.ndim(ob.data) == 3
+    has_res = residual is not None and residual[1] is not None
+    ncols = 2 + (1 if has_res else 0)
+    fig, axes = plt.subplots(1, ncols, figsize=(3.3 * ncols if is_image else 4.2 * ncols, 3.2),
+                             squeeze=False)
+    axes = axes[0]
+    ob.plot(ax=axes[0])
+    axes[0].set_title(f"candidate {ob.object_id}" + (f" ({ob.label})" if ob.label is not None
+                                                       else ""), fontsize=9)
+    if neighbour is not None:
+        neighbour.plot(ax=axes[1])
+        axes[1].set_title(f"neighbour {neighbour.object_id}" +
+                          (f" ({neighbour.label})" if neighbour.label is not None else ""),
+                          fontsize=9)
+    else:
+        axes[1].set_axis_off()
+    for ax in axes[:2]:
+        leg = ax.get_legend()
+        if leg is not None:
+            leg.set_visible(len(ax.get_legend_handles_labels()[0]) > 1)
+    if has_res:
+        x, r, label = residual
+        ax = axes[2]
+        if x is None:
+            ax.imshow(r, origin="lower", cmap="coolwarm")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        else:
+            good = np.isfinite(r)
+            ax.plot(np.asarray(x)[good], np.asarray(r)[good], ".", ms=3)
+            ax.axhline(0, color="k", lw=0.5)
+        ax.set_title(label, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path

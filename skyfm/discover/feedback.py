@@ -1,0 +1,424 @@
+"""Human in the loop: record what a person finds interesting and re-rank with it.
+
+A person looks at the candidates of ``skyfm discover`` and marks some *interesting* or
+*boring* (``skyfm feedback OUT --id X --interesting``, or the buttons of ``skyfm serve``).
+Labels go to ``OUT/feedback.csv`` (``object_id, label, timestamp, source``; append-only,
+the newest label of an object wins).
+
+Re-ranking is active anomaly detection in the style of AAD (Das et al. 2017,
+arXiv:1708.09441) as implemented by ``coniferest.AADForest`` (used for ZTF by Ishida et al.
+2021, A&A 650, A195): an isolation forest is grown on the embeddings, and the labels
+re-weight the forest's leaves (a small quadratic programme) so that leaves holding boring
+objects lose weight and leaves holding interesting ones gain it. Objects that share leaves
+with labelled ones move with them, which is how labels on a few constant stars with bad
+points demote the other constant stars with bad points.
+
+When a prior ranking exists (the discovery score), the forest's ranking is mixed in as
+labels arrive:
+
+    score = (1 - lam) * z(prior) + lam * z(s_AAD),     lam = n_labels / (n_labels + half)
+
+where ``z`` are normal scores of the ranks (robust to each score's scale) and ``half``
+(``feedback_half``, default 1) is the number of labels at which feedback and prior weigh
+the same. Without any label the prior order is kept exactly; without a prior the ranking is
+AADForest's own. Labelled objects are then placed by their label: interesting ones stay
+where the score puts them, boring ones go after every unlabelled object (they were shown
+and dismissed).
+
+Why coniferest: it is a maintained, fast (Rust) implementation of exactly this AAD leaf
+re-weighting, and it learns from both buttons (interesting and boring). Its PineForest
+(which keeps the trees that score known anomalies highest) is an alternative; AADForest is
+used here because per-leaf weights move look-alikes of a labelled object, not whole trees.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from skyfm.errors import DataFormatError, DataNotFoundError
+
+__all__ = [
+    "BORING",
+    "INTERESTING",
+    "FeedbackRanker",
+    "fit_ranker",
+    "load_candidates",
+    "load_feedback",
+    "record_feedback",
+    "rerank",
+    "simulate_feedback_session",
+    "twin_feedback_experiment",
+    "twin_survey",
+]
+
+INTERESTING = "interesting"
+BORING = "boring"
+FEEDBACK_FILE = "feedback.csv"
+CANDIDATES_FILE = "candidates.csv"
+_FIELDS = ["object_id", "label", "timestamp", "source"]
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def record_feedback(out_dir, object_id, interesting: bool, *, source: str = "cli",
+                    known_ids: Sequence[str] | None = None) -> dict:
+    """Append one label to ``OUT/feedback.csv`` (created with a header when missing).
+
+    ``known_ids``: when given, an id outside it raises :class:`DataFormatError`.
+    Returns the row written (``timestamp`` in ISO 8601, UTC).
+    """
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise DataNotFoundError(f"{out} is not a directory (expected a `skyfm discover` output)")
+    oid = str(object_id)
+    if known_ids is not None and oid not in set(map(str, known_ids)):
+        raise DataFormatError(f"unknown object id {oid!r}", file=out / CANDIDATES_FILE,
+                              field="object_id", expected="an id listed in candidates.csv")
+    row = {"object_id": oid, "label": INTERESTING if interesting else BORING,
+           "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "source": source}
+    path = out / FEEDBACK_FILE
+    new = not path.is_file() or path.stat().st_size == 0
+    with path.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=_FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+    return row
+
+
+def load_feedback(out_dir, *, history: bool = False):
+    """Labels from ``OUT/feedback.csv`` as a DataFrame (``object_id, label, timestamp, source``).
+
+    By default one row per object: its newest label. ``history=True`` returns every row.
+    An absent file means no feedback yet (an empty frame).
+    """
+    import pandas as pd
+
+    path = Path(out_dir) / FEEDBACK_FILE
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame(columns=_FIELDS)
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = {"object_id", "label"} - set(df.columns)
+    if missing:
+        raise DataFormatError("column missing", file=path, field=min(missing),
+                              expected=f"columns {_FIELDS}")
+    bad = ~df["label"].isin([INTERESTING, BORING])
+    if bad.any():
+        raise DataFormatError(f"label {df['label'][bad].iloc[0]!r} on row {int(bad.idxmax()) + 2}",
+                              file=path, field="label", expected=f"'{INTERESTING}' or '{BORING}'")
+    if history:
+        return df
+    return df.drop_duplicates("object_id", keep="last").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the ranker
+
+
+def _normal_scores(x: np.ndarray) -> np.ndarray:
+    """Gaussianised ranks: robust to heavy tails, mean 0, std ~1 (higher x = higher score)."""
+    from scipy.stats import norm, rankdata
+
+    n = len(x)
+    return norm.ppf((rankdata(x) - 0.5) / n) if n else np.zeros(0)
+
+
+class FeedbackRanker:
+    """Active anomaly detection over embeddings (AAD via ``coniferest.AADForest``).
+
+    Parameters
+    ----------
+    n_trees, n_subsamples : size of the isolation forest.
+    feedback_half : number of labels at which the learned ranking and the prior weigh the
+        same (only used with a prior).
+    prior_influence : AAD's pull of the leaf weights back to uniform (0 = none).
+    budget : AAD's anomaly budget: ``"auto"`` (learned), a fraction, or a count of objects
+        expected to be worth showing (the score threshold q_tau is its quantile).
+    random_seed : seed of the forest (the ranking is reproducible).
+    n_jobs : threads used by coniferest (1 on a shared machine).
+
+    Attributes
+    ----------
+    base_score_ : (n,) anomaly score of the forest before any label (higher = odder).
+    score_ : (n,) the current ranking score (higher = show earlier).
+    labels_ : dict row -> bool (True = interesting) of the labels used.
+    """
+
+    def __init__(self, n_trees: int = 200, n_subsamples: int = 256,
+                 feedback_half: float = 1.0, prior_influence: float = 0.0,
+                 budget: str | float = "auto", random_seed: int = 0, n_jobs: int = 1):
+        self.n_trees = n_trees
+        self.n_subsamples = n_subsamples
+        self.feedback_half = feedback_half
+        self.prior_influence = prior_influence
+        self.budget = budget
+        self.random_seed = random_seed
+        self.n_jobs = n_jobs
+
+    def _new_forest(self):
+        from coniferest.aadforest import AADForest
+
+        return AADForest(n_trees=self.n_trees, n_subsamples=min(self.n_subsamples, len(self.X_)),
+                         prior_influence=self.prior_influence, budget=self.budget,
+                         random_seed=self.random_seed,
+                         n_jobs=self.n_jobs)
+
+    def fit(self, X, prior_score=None) -> FeedbackRanker:
+        """Grow the forest on ``X`` (n, d); ``prior_score`` (n,) higher = more unusual."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) < 2:
+            raise DataFormatError(f"array has shape {X.shape}", field="embeddings",
+                                  expected="(n_objects >= 2, dim)")
+        if not np.all(np.isfinite(X)):
+            raise DataFormatError("NaN or inf values", field="embeddings",
+                                  expected="finite embedding values")
+        sd = X.std(axis=0)
+        self.X_ = np.ascontiguousarray((X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0))
+        if prior_score is not None:
+            p = np.asarray(prior_score, dtype=float).reshape(-1)
+            if p.shape[0] != len(X):
+                raise DataFormatError(f"{p.shape[0]} prior scores for {len(X)} objects",
+                                      field="prior_score", expected="one score per embedding row")
+            self.prior_ = _normal_scores(np.nan_to_num(p, nan=-np.inf))
+        else:
+            self.prior_ = None
+        self.forest_ = self._new_forest().fit(self.X_)
+        self.base_score_ = -self.forest_.score_samples(self.X_)
+        self.labels_: dict[int, bool] = {}
+        self._combine(self.base_score_)
+        return self
+
+    def update(self, rows: Sequence[int], interesting: Sequence[bool]) -> FeedbackRanker:
+        """Re-weight with labels of ``rows`` (True = interesting); labels accumulate.
+
+        A row labelled again takes its newest label.
+        """
+        from coniferest.label import Label
+
+        for r, lab in zip(rows, interesting):
+            r = int(r)
+            if not 0 <= r < len(self.X_):
+                raise IndexError(f"row {r} outside 0..{len(self.X_) - 1}")
+            self.labels_[r] = bool(lab)
+        if not self.labels_:
+            self._combine(self.base_score_)
+            return self
+        idx = np.fromiter(self.labels_, int)
+        lab = np.array([Label.ANOMALY if self.labels_[i] else Label.REGULAR for i in idx])
+        forest = self._new_forest().fit_known(self.X_, self.X_[idx], lab)
+        self._combine(-forest.score_samples(self.X_))
+        return self
+
+    def _combine(self, s: np.ndarray) -> None:
+        if self.prior_ is None:
+            score = _normal_scores(s)
+        else:
+            n = len(self.labels_)
+            lam = n / (n + self.feedback_half) if n else 0.0
+            score = (1.0 - lam) * self.prior_ + lam * _normal_scores(s)
+        self.score_ = np.asarray(score, dtype=float)
+
+    def order(self, boring_last: bool = True) -> np.ndarray:
+        """Row indices, best first; labelled-boring rows after all others when asked."""
+        key = self.score_.copy()
+        if boring_last:
+            boring = [r for r, v in self.labels_.items() if not v]
+            key[boring] -= 1e6
+        return np.argsort(-key, kind="stable")
+
+
+# --------------------------------------------------------------------------- OUT directories
+
+
+def load_candidates(out_dir):
+    """``OUT/candidates.csv`` as a DataFrame sorted by rank (rank 1 = most unusual)."""
+    import pandas as pd
+
+    path = Path(out_dir) / CANDIDATES_FILE
+    if not path.is_file():
+        raise DataNotFoundError(f"{path} not found: run `skyfm discover DIR --out {out_dir}` first")
+    df = pd.read_csv(path, dtype={"object_id": str}, keep_default_na=False)
+    for col in ("object_id", "score", "rank"):
+        if col not in df.columns:
+            raise DataFormatError("column missing", file=path, field=col,
+                                  expected="columns object_id, score, rank, epistemic, "
+                                           "aleatoric, neighbours, reason")
+    return df.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def rerank(out_dir, *, ranker: FeedbackRanker | None = None, candidates=None, feedback=None):
+    """Candidates of ``OUT`` re-ranked with the feedback in ``OUT/feedback.csv``.
+
+    Returns a DataFrame with the candidates' columns plus ``prior_rank`` (discovery's
+    rank), ``feedback`` (``interesting``/``boring``/empty) and ``feedback_score``, sorted
+    by the new ``rank`` (1 = show first). ``ranker``: a :class:`FeedbackRanker` already fit
+    on this OUT (see :func:`fit_ranker`), to avoid re-growing the forest on every call.
+    Without ``OUT/embeddings.npy`` labels only move the labelled objects themselves.
+    """
+    out = Path(out_dir)
+    cands = load_candidates(out) if candidates is None else candidates.copy()
+    fb = load_feedback(out) if feedback is None else feedback
+    labels = dict(zip(fb["object_id"].astype(str), fb["label"] == INTERESTING))
+    cands["prior_rank"] = cands["rank"].astype(int)
+    cands["feedback"] = [(INTERESTING if labels[o] else BORING) if o in labels else ""
+                         for o in cands["object_id"]]
+    if ranker is None and labels:
+        ranker = fit_ranker(out, candidates=cands)
+    if ranker is not None and labels:
+        row = ranker.row_of_
+        known = [(row[o], v) for o, v in labels.items() if o in row]
+        ranker.labels_ = {}
+        ranker.update([r for r, _ in known], [v for _, v in known])
+        score = np.array([ranker.score_[row[o]] if o in row else p
+                          for o, p in zip(cands["object_id"], _normal_scores(-cands["rank"]
+                                                                            .to_numpy(float)))])
+    else:
+        score = _normal_scores(-cands["rank"].to_numpy(float))
+    key = score - 1e6 * (cands["feedback"] == BORING).to_numpy()
+    cands["feedback_score"] = score
+    cands = cands.iloc[np.argsort(-key, kind="stable")].reset_index(drop=True)
+    cands["rank"] = np.arange(1, len(cands) + 1)
+    return cands
+
+
+def fit_ranker(out_dir, *, candidates=None, **params) -> FeedbackRanker | None:
+    """A :class:`FeedbackRanker` grown on ``OUT/embeddings.npy`` with discovery's ranks as prior.
+
+    Returns None when the directory has no embeddings. The ranker gets ``row_of_``
+    (object id -> embedding row).
+    """
+    from skyfm.discover.index import load_embeddings
+
+    out = Path(out_dir)
+    if not (out / "embeddings.npy").is_file():
+        return None
+    X, ids = load_embeddings(out)
+    cands = load_candidates(out) if candidates is None else candidates
+    prior_rank = dict(zip(cands["object_id"].astype(str), cands.get("prior_rank", cands["rank"])))
+    worst = len(ids) + 1
+    prior = -np.array([float(prior_rank.get(o, worst)) for o in ids])
+    ranker = FeedbackRanker(**params).fit(X, prior_score=prior)
+    ranker.row_of_ = {o: i for i, o in enumerate(ids)}
+    return ranker
+
+
+# --------------------------------------------------------------------------- experiment
+
+
+def simulate_feedback_session(X, is_interesting, *, prior_score=None, rounds: int = 10,
+                              per_round: int = 10, top: int = 100, seed: int = 0,
+                              progress: Callable[[int], None] | None = None,
+                              **ranker_params) -> dict:
+    """A simulated person labels the ``per_round`` best unlabelled objects, ``rounds`` times.
+
+    After every round the ranking is refit with all labels so far. Returns a dict:
+    ``before``: share of truly interesting among the first ``top`` of the ranking without
+    feedback; ``shown``: share among the first ``top`` objects the person was shown during
+    the session (rounds x per_round of them); ``after``: share among the first ``top`` of the
+    final re-ranked list (labelled boring ones last); ``after_unseen``: share among the
+    first ``top`` objects not yet shown; ``per_round``: the running count found.
+    """
+    y = np.asarray(is_interesting, dtype=bool)
+    ranker = FeedbackRanker(random_seed=seed, **ranker_params).fit(X, prior_score=prior_score)
+    before = float(y[ranker.order()[:top]].mean())
+    shown: list[int] = []
+    found = []
+    for _ in range(rounds):
+        seen = set(shown)
+        batch = [int(i) for i in ranker.order() if int(i) not in seen][:per_round]
+        shown += batch
+        ranker.update(batch, y[batch])
+        found.append(int(y[shown].sum()))
+        if progress is not None:
+            progress(1)
+    seen = set(shown)
+    order = ranker.order()
+    unseen = [i for i in order if int(i) not in seen][:top]
+    return {"before": before, "shown": float(y[shown[:top]].mean()),
+            "after": float(y[order[:top]].mean()), "after_unseen": float(y[unseen].mean()),
+            "found_per_round": found, "n_interesting": int(y.sum()), "n": len(y),
+            "rounds": rounds, "per_round": per_round, "top": top}
+
+
+# --------------------------------------------------------------------------- the digital twin
+
+TWIN_INTERESTING = ("microlensing", "tde")
+TWIN_BORING_ODD = ("flare", "constant_outliers")
+
+
+def constant_with_bad_points(lcs, rng: np.random.Generator, n_bad=(2, 5), jump=(1.0, 3.0)):
+    """Constant stars with a few wildly wrong points (cosmic rays, bad subtraction) [mag]."""
+    from skyfm.data.observations import LightCurve
+
+    out = []
+    for i, lc in enumerate(lcs):
+        v = lc.value.copy()
+        k = int(rng.integers(n_bad[0], n_bad[1] + 1))
+        idx = rng.choice(len(v), size=min(k, len(v)), replace=False)
+        v[idx] += rng.choice([-1.0, 1.0], len(idx)) * rng.uniform(*jump, len(idx))
+        out.append(LightCurve(lc.time, v, lc.error, lc.band, upper_limit=lc.upper_limit,
+                              kind=lc.kind, flux_unit=lc.flux_unit if lc.kind == "flux" else None,
+                              object_id=f"sim-constant-outliers-{i:06d}",
+                              label="constant_outliers", provenance=lc.provenance,
+                              meta=dict(lc.meta, bad_points=idx.tolist())))
+    return out
+
+
+def twin_survey(n_common: int = 300, n_rare: int = 30, n_odd: int = 60, survey: str = "ztf",
+                seed: int = 0) -> list:
+    """A simulated survey: every common class of :mod:`skyfm.sim` (``n_common`` each), the rare
+    classes (``n_rare`` each) and ``n_odd`` constant stars with bad points; labelled curves."""
+    from skyfm.sim import COMMON_CLASSES, RARE_CLASSES, simulate_lightcurves
+
+    rng = np.random.default_rng(seed)
+    counts = {c: n_common for c in COMMON_CLASSES}
+    counts.update({c: n_rare for c in RARE_CLASSES})
+    obs = list(simulate_lightcurves(counts, survey=survey, seed=seed))
+    const = simulate_lightcurves(n_odd, classes=["constant"], survey=survey, seed=seed + 1000)
+    return obs + constant_with_bad_points(const, rng)
+
+
+def twin_feedback_experiment(n_common: int = 300, n_rare: int = 30, n_odd: int = 60, *,
+                             interesting: Sequence[str] = TWIN_INTERESTING, rounds: int = 10,
+                             per_round: int = 10, top: int = 100, seed: int = 0) -> dict:
+    """Feedback on the digital twin, reproducibly (fixed seeds).
+
+    Simulates :func:`twin_survey`, embeds and scores it with discovery
+    (:func:`skyfm.discover.pipeline.score_observations`, no labels used), then runs
+    :func:`simulate_feedback_session` twice: with discovery's score as the prior, and with
+    the plain isolation forest (no prior). Objects whose class is in ``interesting`` are the
+    ones the simulated person wants. Returns a dict with both sessions' results, the class
+    counts in discovery's top ``top`` and run information.
+    """
+    import time
+
+    from skyfm.discover.pipeline import score_observations
+
+    t0 = time.perf_counter()
+    obs = twin_survey(n_common, n_rare, n_odd, seed=seed)
+    labels = np.array([str(o.label) for o in obs])
+    t_sim = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = score_observations(obs, use_labels=False, n_members=2, n_noise=0, seed=seed)
+    t_disc = time.perf_counter() - t0
+    X, prior = res["X"], res["score"]
+    y = np.isin(labels, list(interesting))
+    out = {"n": len(obs), "n_interesting": int(y.sum()), "dim": int(X.shape[1]),
+           "encoder": getattr(res["embedder"], "info_", {}).get("encoder", "?"),
+           "sim_s": t_sim, "discover_s": t_disc, "interesting": tuple(interesting)}
+    for name, p in (("discovery prior", prior), ("isolation forest", None)):
+        t0 = time.perf_counter()
+        r = simulate_feedback_session(X, y, prior_score=p, rounds=rounds, per_round=per_round,
+                                      top=top, seed=seed)
+        r["seconds"] = time.perf_counter() - t0
+        out[name] = r
+    first = np.argsort(-prior, kind="stable")[:top]
+    names, counts = np.unique(labels[first], return_counts=True)
+    out["prior_top_classes"] = {str(k): int(v) for k, v in zip(names, counts)}
+    return out

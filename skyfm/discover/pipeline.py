@@ -1,0 +1,191 @@
+"""``discover()``: embed, score, explain and report every object of a data set.
+
+Files written under ``out_dir`` (the interface other tools read):
+
+- ``candidates.csv`` — every object once: ``object_id, score, rank, epistemic, aleatoric,
+  neighbours, reason`` (rank 1 = most unusual; ``neighbours`` = ids of the nearest ordinary
+  objects joined by ``;``), then ``label`` and one ``score_<scorer>`` percentile column per scorer;
+- ``embeddings.npy`` — (N, D) float32, rows in the order of ``object_ids.txt`` (one id a line);
+- ``plots/<object_id>.png`` — the top candidates next to their nearest ordinary neighbour
+  (unsafe characters in an id become ``_`` in its file name);
+- ``report/index.html`` — self-contained report; ``summary.json`` — run settings and timings.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skyfm.discover.embed import as_list, detect_modality, ensure_ids, make_embedder
+from skyfm.discover.ensemble import DEFAULT_SCORERS, ScoreEnsemble
+from skyfm.discover.scorers import is_missing, percentile_of
+
+__all__ = ["CANDIDATE_COLUMNS", "discover", "score_observations"]
+
+CANDIDATE_COLUMNS = ["object_id", "score", "rank", "epistemic", "aleatoric", "neighbours", "reason"]
+
+
+def _labels(obs: list) -> np.ndarray | None:
+    y = np.array([getattr(o, "label", None) for o in obs], dtype=object)
+    known = [v for v in y if not is_missing(v)]
+    return y if known else None
+
+
+def score_observations(observations, *, modality: str | None = None, embedder=None,
+                       scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
+                       fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
+                       use_labels: bool = True, seed: int = 0,
+                       progress: Callable[[int], None] | None = None) -> dict:
+    """The numeric part of :func:`discover` (no files): a dict with ``obs``, ``ids``, ``X``,
+    ``embedder``, ``ensemble``, ``components`` (per-scorer percentiles), ``score``,
+    ``epistemic``, ``aleatoric``, ``labels``, ``timings``."""
+    t = {}
+    t0 = time.perf_counter()
+    obs = as_list(observations)
+    ids = ensure_ids(obs)
+    modality = modality or detect_modality(obs)
+    emb = embedder if embedder is not None else make_embedder(modality)
+    X = emb.fit_transform(obs)
+    t["embed"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    recon = emb.reconstruction_error(obs) if "recon" in scorers else None
+    t["reconstruction"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    y = _labels(obs) if use_labels else None
+    ens = ScoreEnsemble(scorers, weights=weights, fusion=fusion, k=k, n_members=n_members,
+                        random_state=seed).fit(X, y, recon)
+    comp, score = ens.reference_scores()
+    pct = {n: percentile_of(v, v) for n, v in comp.items()}
+    t["score"] = time.perf_counter() - t1
+    if progress:
+        progress(1)
+    from skyfm.discover.uncertainty import aleatoric, epistemic
+
+    t1 = time.perf_counter()
+    epi = epistemic(ens)
+    t["epistemic"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    alea = aleatoric(obs, emb, ens, n_draws=n_noise, seed=seed + 1)
+    t["aleatoric"] = time.perf_counter() - t1
+    if progress:
+        progress(1)
+    return {"obs": obs, "ids": ids, "X": X, "embedder": emb, "ensemble": ens,
+            "components": pct, "raw": comp, "score": score, "epistemic": epi, "aleatoric": alea,
+            "labels": y, "modality": modality, "recon": recon, "timings": t}
+
+
+def discover(observations, out_dir: str | Path | None = None, *, modality: str | None = None,
+             embedder=None, scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
+             fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
+             n_neighbours: int = 5, top: int = 20, use_labels: bool = True,
+             report: bool = True, map_method: str = "pca", seed: int = 0,
+             progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Rank every object of ``observations`` by how unusual it is, explain the top ones.
+
+    Parameters
+    ----------
+    observations : an ObservationSet / list of LightCurve, Spectrum, Image or Catalog
+        (catalogue rows are the objects); labels (``obs.label``) are optional — with two or
+        more labelled classes the open-set scorer joins in
+    out_dir : where the files are written (see module docstring); ``None`` writes nothing
+    scorers : among ``knn``, ``iforest``, ``recon`` (X-model reconstruction), ``openset``
+    fusion : ``'rank'`` (mean percentile) or ``'zscore'``
+    n_members : ensemble size for the epistemic uncertainty; ``n_noise`` noise re-draws for
+        the aleatoric one (each re-embeds the data set)
+    top : candidates that get a plot and a card in the report
+    progress : called with 1 after each of the 5 stages (embed+score, uncertainty, explain,
+        plots, report)
+
+    Returns
+    -------
+    DataFrame with the ``candidates.csv`` columns, sorted by rank.
+
+    Example
+    -------
+    >>> from skyfm.sim import simulate_lightcurves           # doctest: +SKIP
+    >>> cands = discover(simulate_lightcurves(50), "out")   # doctest: +SKIP
+    """
+    from skyfm.discover.explain import ordinary_neighbours, plot_candidate, reasons, safe_filename
+
+    t0 = time.perf_counter()
+    res = score_observations(observations, modality=modality, embedder=embedder,
+                             scorers=scorers, weights=weights, fusion=fusion, k=k,
+                             n_members=n_members, n_noise=n_noise, use_labels=use_labels,
+                             seed=seed, progress=progress)
+    obs, ids, X, score, emb = res["obs"], res["ids"], res["X"], res["score"], res["embedder"]
+    n = len(obs)
+    timings = res["timings"]
+    t1 = time.perf_counter()
+    nb_idx, _ = ordinary_neighbours(X, score, k=max(n_neighbours, 20))
+    F = emb.features(obs)
+    names = getattr(emb, "feature_names_", [])
+    predicted = None
+    ens = res["ensemble"]
+    if "openset" in ens.active_:
+        predicted = ens.fitted_["openset"].predict(X)
+    why, _ = reasons(F, names, nb_idx, res["components"], score, res["labels"], predicted)
+    order = np.argsort(-score, kind="stable")
+    rank = np.empty(n, int)
+    rank[order] = np.arange(1, n + 1)
+    idarr = np.asarray(ids, dtype=object)
+    df = pd.DataFrame({
+        "object_id": ids, "score": score, "rank": rank, "epistemic": res["epistemic"],
+        "aleatoric": res["aleatoric"],
+        "neighbours": [";".join(idarr[nb_idx[i, :n_neighbours]]) for i in range(n)],
+        "reason": why,
+    })
+    if res["labels"] is not None:
+        df["label"] = [None if is_missing(v) else str(v) for v in res["labels"]]
+    for name, p in res["components"].items():
+        df[f"score_{name}"] = p
+    df = df.iloc[order].reset_index(drop=True)
+    timings["explain"] = time.perf_counter() - t1
+    if progress:
+        progress(1)
+    if out_dir is None:
+        return df
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "candidates.csv", index=False)
+    np.save(out / "embeddings.npy", np.asarray(X, np.float32))
+    (out / "object_ids.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    t1 = time.perf_counter()
+    plots = {}
+    for i in order[:top]:
+        nb = obs[nb_idx[i, 0]] if nb_idx.shape[1] else None
+        try:
+            resid = emb.residual(obs[i])
+        except Exception:  # noqa: BLE001 - a residual is a nicety; never fail the run for it
+            resid = None
+        path = out / "plots" / f"{safe_filename(ids[i])}.png"
+        plots[ids[i]] = plot_candidate(obs[i], nb, path, resid,
+                                       title=f"rank {rank[i]}: {why[i][:110]}")
+    timings["plots"] = time.perf_counter() - t1
+    if progress:
+        progress(1)
+    t1 = time.perf_counter()
+    info = {"n": n, "modality": res["modality"], "encoder": getattr(emb, "info_", {}).get(
+        "encoder", type(emb).__name__), "scorers": list(ens.active_), "dropped": ens.dropped_,
+        "fusion": fusion, "n_members": n_members, "n_noise": n_noise, "seed": seed,
+        "embedding_dim": int(X.shape[1])}
+    if report:
+        from skyfm.discover.report import embedding_map, score_histogram, write_report
+
+        mp = embedding_map(X, score, list(order[:top]), ids, res["labels"], method=map_method,
+                           seed=seed)
+        hp = score_histogram(score, top)
+        info["seconds"] = time.perf_counter() - t0
+        write_report(out / "report" / "index.html", df, plots=plots, map_png=mp, hist_png=hp,
+                     info=info, top=top)
+    timings["report"] = time.perf_counter() - t1
+    timings["total"] = time.perf_counter() - t0
+    info["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    (out / "summary.json").write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+    if progress:
+        progress(1)
+    return df

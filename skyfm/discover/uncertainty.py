@@ -1,0 +1,78 @@
+"""Two kinds of uncertainty on every unusualness score, on the score's own [0, 1] scale.
+
+*Epistemic* — what the model does not know: the spread (standard deviation) of the combined
+score across the :class:`~skyfm.discover.ensemble.ScoreEnsemble` members, each fitted on a
+different random subsample of the data with different seeds. It is large where the reference
+population is thin (few similar objects), so the verdict depends on which objects happened to
+be seen.
+
+*Aleatoric* — what the data cannot tell: the root-mean-square change of the combined score when
+the observation is re-drawn within its own measurement errors (light-curve points and spectral
+pixels with their 1-sigma errors, image pixels with the background noise, table columns with
+their error columns) and re-embedded and re-scored against the unchanged reference. It grows
+with the noise of the observation, not with the size of the sample. NaN where no errors are
+known (a table without error columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from skyfm.discover.ensemble import ScoreEnsemble
+
+__all__ = ["aleatoric", "epistemic", "noise_draws"]
+
+
+def epistemic(ensemble: ScoreEnsemble) -> np.ndarray:
+    """Standard deviation of the reference objects' combined score over the ensemble members."""
+    M = ensemble.member_scores()
+    if len(M) < 2:
+        return np.full(M.shape[1] if M.ndim == 2 else len(ensemble.reference_fused_), np.nan)
+    return M.std(axis=0, ddof=1)
+
+
+def noise_draws(observations: list, embedder, n_draws: int, seed: int = 0,
+                scale: float = 1.0):
+    """Yield ``n_draws`` re-drawn copies of the observation list (each within its errors)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n_draws):
+        yield [embedder.perturb(o, rng, scale) for o in observations]
+
+
+def aleatoric(observations: list, embedder, ensemble: ScoreEnsemble, n_draws: int = 3,
+              seed: int = 0, reference_score: np.ndarray | None = None,
+              recon_in_draws: bool | None = None,
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """RMS change of the combined score under ``n_draws`` noise re-draws of each observation.
+
+    ``observations`` must be the objects the ensemble was fitted on (same order): object i's
+    re-drawn copy may not use its own clean self as a k-NN neighbour. ``recon_in_draws``:
+    recompute the reconstruction error of each draw (default: unless the embedder says it is
+    costly — the light-curve X model — in which case the clean value is kept and only the
+    embedding-based scores move).
+    """
+    n = len(observations)
+    if n_draws <= 0:
+        return np.full(n, np.nan)
+    if hasattr(embedder, "has_errors") and not embedder.has_errors(observations):
+        return np.full(n, np.nan)
+    base = ensemble.reference_fused_ if reference_score is None else reference_score
+    if recon_in_draws is None:
+        recon_in_draws = not getattr(embedder, "costly_reconstruction", False)
+    rec_clean = None
+    if "recon" in ensemble.active_ and not recon_in_draws:
+        rec_clean = ensemble.fitted_["recon"].errors_
+    sq = np.zeros(n)
+    for draw in noise_draws(observations, embedder, n_draws, seed):
+        Xd = embedder.transform_draw(draw) if hasattr(embedder, "transform_draw") else \
+            embedder.transform(draw)
+        rec = None
+        if "recon" in ensemble.active_:
+            rec = embedder.reconstruction_error(draw) if recon_in_draws else rec_clean
+        _, fused = ensemble.score(Xd, rec, exclude=np.arange(n))
+        sq += (fused - base) ** 2
+        if progress:
+            progress(1)
+    return np.sqrt(sq / n_draws)

@@ -1,0 +1,298 @@
+"""LightCurve -> padded numpy arrays for :mod:`skyfm.models.lightcurve` (no torch here).
+
+One observation becomes one token. For every detection we keep
+
+* ``x``     the value normalised per band: magnitudes (fluxes are first turned into asinh
+            magnitudes, which stay finite for zero/negative flux) minus the band's median,
+            divided by one robust scale per object (so relative amplitudes between bands survive);
+* ``e``     the 1-sigma error in the same scaled units (0 with ``e_known=0`` when unknown);
+* ``dt``    days since the first point (the model turns it into sinusoids of log-spaced periods);
+* ``phase`` the phase in [0, 1) at the object's best Lomb-Scargle period (a folded view; the
+            periodogram is the Rust one of the ``light-curve`` package);
+* ``lam``   log10 of the band's effective wavelength in nm, so any survey's band names work.
+
+Per object, a context vector (log period, periodogram peak strength, log time span, log number
+of points, log scale, median error) and one summary row per band (wavelength, median relative
+to the mean of the bands -- a colour --, log scale of the band, share of points) are kept, since
+the normalisation removes them from the tokens.
+
+Curves longer than ``max_len`` are subsampled: evenly in index (deterministic) at inference,
+at random for training views.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+# Effective wavelengths (nm) of common photometric bands; survey prefixes are stripped first.
+BAND_WAVELENGTH_NM: dict[str, float] = {
+    "u": 367.0, "g": 482.0, "r": 622.0, "i": 755.0, "z": 869.0, "y": 971.0,
+    "U": 365.0, "B": 445.0, "V": 551.0, "R": 658.0, "I": 806.0,
+    "J": 1235.0, "H": 1662.0, "K": 2159.0, "Ks": 2159.0,
+    "G": 640.0, "BP": 511.0, "RP": 777.0, "c": 530.0, "o": 679.0,  # Gaia, ATLAS cyan/orange
+    "W1": 3353.0, "W2": 4603.0, "NUV": 231.0, "FUV": 153.0, "TESS": 786.0, "Kp": 640.0,
+    "clear": 600.0, "white": 600.0, "x": 600.0,
+}
+_LSST_ORDER = "ugrizy"  # PLAsTiCC-style integer passbands 0..5
+_PREFIX = re.compile(r"^(ztf|lsst|sdss|ps1|panstarrs|decam|des|eros|macho|ogle|gaia|atlas|"
+                     r"tess|kepler|wise|2mass|galex|snls|csp|swift|hsc)[_\-\s:]?", re.IGNORECASE)
+DEFAULT_WAVELENGTH_NM = 600.0
+N_CTX = 6      # context features
+N_BANDF = 4    # band-summary features (besides the wavelength)
+
+
+def band_wavelength(name: str) -> float:
+    """Effective wavelength in nm for a band name such as ``'g'``, ``'ztfr'``, ``'B'``, ``'2'``.
+
+    Unknown names fall back to 600 nm (a broad optical band)."""
+    s = str(name).strip()
+    if s in BAND_WAVELENGTH_NM:
+        return BAND_WAVELENGTH_NM[s]
+    if s.isdigit() and int(s) < len(_LSST_ORDER):
+        return BAND_WAVELENGTH_NM[_LSST_ORDER[int(s)]]
+    t = _PREFIX.sub("", s)
+    t = re.sub(r"(-?band|_?filter|_e|mag)$", "", t, flags=re.IGNORECASE).strip("_- ")
+    for cand in (t, t.upper(), t.lower(), t.capitalize()):
+        if cand in BAND_WAVELENGTH_NM:
+            return BAND_WAVELENGTH_NM[cand]
+    m = re.search(r"(\d{3,5})\s*(nm|a|å)?$", t, flags=re.IGNORECASE)  # e.g. 'F606W'-like or '500nm'
+    if m:
+        val = float(m.group(1))
+        return val / 10.0 if (m.group(2) or "").lower() in ("a", "å") or val > 3000 else val
+    return DEFAULT_WAVELENGTH_NM
+
+
+def _log_lam(nm: float) -> float:
+    # roughly in [-1, 1] for 150 nm .. 5 um
+    return (math.log10(nm) - 2.8) / 0.75
+
+
+def to_magnitudes(lc) -> tuple[np.ndarray, np.ndarray]:
+    """Values and errors as (asinh) magnitudes. Fluxes use the asinh magnitude with a per-band
+    softening of the band's median error (finite for zero and negative fluxes)."""
+    v = np.asarray(lc.value, float)
+    e = np.asarray(lc.error, float)
+    if lc.kind == "mag":
+        return v, e
+    mag = np.empty_like(v)
+    err = np.empty_like(e)
+    for b in np.unique(lc.band.astype(str)):
+        m = lc.band == b
+        eb = e[m]
+        soft = np.nanmedian(eb) if np.isfinite(eb).any() else np.nanmedian(np.abs(v[m]))
+        soft = soft if np.isfinite(soft) and soft > 0 else 1.0
+        mag[m] = -1.0857362 * np.arcsinh(v[m] / (2 * soft))
+        err[m] = 1.0857362 * eb / np.sqrt(v[m] ** 2 + 4 * soft**2)
+    return mag, err
+
+
+_PERIODOGRAMS: dict = {}
+
+
+def estimate_period(t: np.ndarray, v: np.ndarray, min_period: float = 0.1,
+                    resolution: float = 3.0) -> tuple[float, float]:
+    """Best Lomb-Scargle period (days) and its peak signal-to-noise, on band-centred values.
+
+    Searches periods from ``min_period`` up to the time span (NFFT periodogram of the
+    ``light-curve`` package). Returns (span, 0) for fewer than 8 points."""
+    import light_curve as lcp
+
+    n = t.size
+    span = float(t[-1] - t[0]) if n else 0.0
+    if n < 8 or span <= 0:
+        return max(span, 1.0), 0.0
+    avg_nyquist = math.pi * n / span
+    factor = max(1.0, 1.25 ** math.ceil(math.log(2 * math.pi / min_period / avg_nyquist, 1.25)))
+    key = (round(factor, 6), resolution)
+    pg = _PERIODOGRAMS.get(key)
+    if pg is None:
+        pg = _PERIODOGRAMS[key] = lcp.Periodogram(peaks=1, fast=True, nyquist="average",
+                                                   max_freq_factor=factor, resolution=resolution)
+    tt, idx = np.unique(t, return_index=True)  # merged bands may share a time stamp
+    if tt.size < 8:
+        return max(span, 1.0), 0.0
+    try:
+        period, snr = pg(tt.astype(np.float64), v[idx].astype(np.float64))
+    except (ValueError, RuntimeError):
+        return max(span, 1.0), 0.0
+    if not np.isfinite(period) or period <= 0:
+        return max(span, 1.0), 0.0
+    return float(period), float(snr if np.isfinite(snr) else 0.0)
+
+
+@dataclass
+class Prepared:
+    """One light curve, normalised and ready for batching (all arrays sorted by time)."""
+
+    x: np.ndarray
+    e: np.ndarray
+    e_known: np.ndarray
+    dt: np.ndarray
+    lam: np.ndarray
+    period: float
+    ctx: np.ndarray          # (N_CTX,)
+    band_lam: np.ndarray     # (n_bands,)
+    band_feat: np.ndarray    # (n_bands, N_BANDF)
+
+    def __len__(self) -> int:
+        return int(self.x.size)
+
+
+def prepare(lc, min_period: float = 0.1, period_resolution: float = 3.0,
+            max_points: int | None = 2000, period: float | None = None) -> Prepared:
+    """Normalise one LightCurve (detections only) into a :class:`Prepared`."""
+    det = ~np.asarray(lc.upper_limit, bool)
+    t_all = np.asarray(lc.time, float)
+    mag, err = to_magnitudes(lc)
+    ok = det & np.isfinite(mag) & np.isfinite(t_all)
+    t, v, e, b = t_all[ok], mag[ok], err[ok], lc.band[ok].astype(str)
+    if max_points is not None and t.size > max_points:  # 2000+ points: keep an even subsample
+        keep = np.linspace(0, t.size - 1, max_points).round().astype(int)
+        t, v, e, b = t[keep], v[keep], e[keep], b[keep]
+    n = t.size
+    bands, inv = np.unique(b, return_inverse=True) if n else (np.array([], str), np.zeros(0, int))
+    med = np.zeros(len(bands))
+    scl = np.zeros(len(bands))
+    for k in range(len(bands)):
+        vb = v[inv == k]
+        med[k] = np.median(vb)
+        scl[k] = 1.4826 * np.median(np.abs(vb - med[k])) if vb.size > 1 else 0.0
+    centred = v - med[inv] if n else v
+    e_fin = np.isfinite(e) & (e >= 0)
+    med_err = float(np.median(e[e_fin])) if e_fin.any() else 0.0
+    scale = float(np.median(scl)) if len(scl) else 0.0
+    scale = max(scale, med_err, 1e-3)
+    x = np.clip(centred / scale, -20, 20)
+    ee = np.where(e_fin, np.clip(e / scale, 0, 20), 0.0)
+    t0 = t[0] if n else 0.0
+    if period is None:
+        period, snr = estimate_period(t, centred / scale, min_period, period_resolution)
+    else:
+        snr = 0.0
+    span = float(t[-1] - t[0]) if n else 0.0
+    lam_b = np.array([_log_lam(band_wavelength(s)) for s in bands])
+    ctx = np.array([math.log10(max(period, 1e-3)), math.log10(1.0 + max(snr, 0.0)),
+                    math.log10(1.0 + span), math.log10(1.0 + n), math.log10(scale),
+                    math.log10(1e-3 + med_err / scale)], dtype=np.float32)
+    counts = np.bincount(inv, minlength=len(bands)) if n else np.zeros(0)
+    colour = med - med.mean() if len(med) else med
+    band_feat = np.stack([np.clip(colour, -10, 10), np.log10(np.maximum(scl, 1e-3)),
+                          counts / max(n, 1), np.log10(1.0 + counts)], axis=1) if len(bands) \
+        else np.zeros((0, N_BANDF))
+    return Prepared(x=x.astype(np.float32), e=ee.astype(np.float32),
+                    e_known=e_fin.astype(np.float32), dt=(t - t0).astype(np.float64),
+                    lam=lam_b[inv].astype(np.float32) if n else np.zeros(0, np.float32),
+                    period=float(period), ctx=ctx, band_lam=lam_b.astype(np.float32),
+                    band_feat=band_feat.astype(np.float32))
+
+
+def select(p: Prepared, max_len: int, rng: np.random.Generator | None = None,
+           min_keep: float = 1.0) -> np.ndarray:
+    """Indices of the points that go into the batch.
+
+    Without ``rng``: all points, or an even subsample when longer than ``max_len``.
+    With ``rng`` (a training view): a random subset keeping a fraction in [min_keep, 1] of the
+    points (at most ``max_len``), optionally restricted to a random time window."""
+    n = len(p)
+    if rng is None:
+        if n <= max_len:
+            return np.arange(n)
+        return np.linspace(0, n - 1, max_len).round().astype(int)
+    idx = np.arange(n)
+    if n > 16 and rng.random() < 0.3:  # a contiguous window in time
+        frac = rng.uniform(0.4, 1.0)
+        w = int(max(8, frac * n))
+        s = rng.integers(0, n - w + 1)
+        idx = idx[s:s + w]
+    k = round(len(idx) * rng.uniform(min_keep, 1.0))
+    k = max(min(k, max_len, len(idx)), min(len(idx), 8))
+    if k < len(idx):
+        idx = np.sort(rng.choice(idx, size=k, replace=False))
+    return idx
+
+
+def collate(prepared: Sequence[Prepared], max_len: int, max_bands: int,
+            rng: np.random.Generator | None = None, min_keep: float = 1.0,
+            noise: float = 0.0) -> dict[str, np.ndarray]:
+    """Pad a list of :class:`Prepared` into arrays (B, L) / (B, max_bands, ...) with masks.
+
+    ``mask`` is True at real points. ``noise`` adds Gaussian noise of ``noise`` x error to x
+    (a training augmentation)."""
+    sel = [select(p, max_len, rng, min_keep) for p in prepared]
+    B = len(prepared)
+    L = max(1, max((len(s) for s in sel), default=1))
+    out = {
+        "x": np.zeros((B, L), np.float32), "e": np.zeros((B, L), np.float32),
+        "e_known": np.zeros((B, L), np.float32), "dt": np.zeros((B, L), np.float32),
+        "phase": np.zeros((B, L), np.float32), "lam": np.zeros((B, L), np.float32),
+        "mask": np.zeros((B, L), bool), "ctx": np.zeros((B, N_CTX), np.float32),
+        "band_lam": np.zeros((B, max_bands), np.float32),
+        "band_feat": np.zeros((B, max_bands, N_BANDF), np.float32),
+        "band_mask": np.zeros((B, max_bands), bool),
+    }
+    for i, (p, s) in enumerate(zip(prepared, sel)):
+        k = len(s)
+        dt = p.dt[s]
+        dt = dt - dt[0] if k else dt
+        x = p.x[s]
+        if noise and rng is not None and k:
+            x = x + noise * p.e[s] * rng.standard_normal(k).astype(np.float32)
+        out["x"][i, :k] = x
+        out["e"][i, :k] = p.e[s]
+        out["e_known"][i, :k] = p.e_known[s]
+        out["dt"][i, :k] = dt
+        out["phase"][i, :k] = np.mod(p.dt[s] / p.period, 1.0)
+        out["lam"][i, :k] = p.lam[s]
+        out["mask"][i, :k] = True
+        out["ctx"][i] = p.ctx
+        nb = min(len(p.band_lam), max_bands)
+        order = np.argsort(-p.band_feat[:, 2])[:nb] if len(p.band_lam) > max_bands else \
+            np.arange(nb)
+        out["band_lam"][i, :nb] = p.band_lam[order]
+        out["band_feat"][i, :nb] = p.band_feat[order]
+        out["band_mask"][i, :nb] = True
+    return out
+
+
+def save_prepared(path, prepared: Sequence[Prepared], **extra) -> None:
+    """Store prepared curves compactly (npz), e.g. a pretraining corpus made on another machine.
+    ``extra`` arrays (one value per curve) are stored alongside."""
+    n = np.array([len(p) for p in prepared])
+    nb = np.array([len(p.band_lam) for p in prepared])
+    cat = (lambda a: np.concatenate(a) if len(a) else np.zeros(0))
+    np.savez_compressed(
+        path, n=n, nb=nb, x=cat([p.x for p in prepared]).astype(np.float16),
+        e=cat([p.e for p in prepared]).astype(np.float16),
+        e_known=cat([p.e_known for p in prepared]).astype(np.uint8),
+        dt=cat([p.dt for p in prepared]).astype(np.float32),
+        lam=cat([p.lam for p in prepared]).astype(np.float32),
+        period=np.array([p.period for p in prepared]), ctx=np.stack([p.ctx for p in prepared]),
+        band_lam=cat([p.band_lam for p in prepared]),
+        band_feat=np.concatenate([p.band_feat for p in prepared]),
+        **{f"extra_{k}": np.asarray(v) for k, v in extra.items()})
+
+
+def load_prepared(path) -> tuple[list[Prepared], dict]:
+    """Inverse of :func:`save_prepared`: (prepared curves, extra arrays)."""
+    with np.load(path, allow_pickle=False) as f:
+        z = {k: f[k] for k in f.files}  # each access of an npz member decompresses it again
+    ends, bends = np.cumsum(z["n"]), np.cumsum(z["nb"])
+    arrs = z
+    out = []
+    for i in range(len(ends)):
+        a, b = ends[i] - z["n"][i], ends[i]
+        c, d = bends[i] - z["nb"][i], bends[i]
+        out.append(Prepared(x=arrs["x"][a:b].astype(np.float32),
+                            e=arrs["e"][a:b].astype(np.float32),
+                            e_known=arrs["e_known"][a:b].astype(np.float32),
+                            dt=arrs["dt"][a:b].astype(np.float64),
+                            lam=arrs["lam"][a:b].astype(np.float32), period=float(z["period"][i]),
+                            ctx=z["ctx"][i], band_lam=z["band_lam"][c:d],
+                            band_feat=z["band_feat"][c:d]))
+    extra = {k[6:]: v for k, v in z.items() if k.startswith("extra_")}
+    return out, extra

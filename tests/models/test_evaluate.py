@@ -1,0 +1,31 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+
+@pytest.mark.slow
+def test_evaluate_contract_json(tmp_path, sim_set):
+    from skyfm.cli import _register, app
+    from skyfm.data.layout import write_dataset
+
+    _register()
+    lcs = list(sim_set)
+    write_dataset(lcs[0::2], tmp_path / "train")
+    write_dataset(lcs[1::2], tmp_path / "test")
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(app, ["evaluate", "--train", str(tmp_path / "train"), "--test",
+                                   str(tmp_path / "test"), "--labels-per-class", "3,all",
+                                   "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert data["n_train"] == 24 and data["n_test"] == 24
+    rows = data["rows"]
+    assert {(r["method"], r["labels_per_class"]) for r in rows} == {
+        ("skyfm", 3), ("baseline", 3), ("skyfm", "all"), ("baseline", "all")}
+    classes = {str(lc.label) for lc in lcs}
+    for r in rows:
+        assert 0 <= r["macro_f1"] <= 1 and 0 <= r["accuracy"] <= 1 and r["macro_f1_std"] >= 0
+        assert set(r["per_class_recall"]) == classes
+    assert np.mean([r["macro_f1"] for r in rows]) > 0.3

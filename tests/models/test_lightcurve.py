@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from skyfm.models import lightcurve_tokens as tok
+from skyfm.models.lightcurve import LightCurveConfig, LightCurveEncoder
+
+from lcmodel_helpers import make_lc
+
+
+def test_embed_shapes_and_dtype(encoder):
+    lcs = [make_lc(n, seed=i) for i, n in enumerate([10, 57, 200, 2000])]
+    z = encoder.embed(lcs, batch_size=3)
+    assert z.shape == (4, encoder.embed_dim) and z.dtype == np.float32
+    assert np.isfinite(z).all()
+    assert encoder.embed([]).shape == (0, encoder.embed_dim)
+
+
+def test_padding_does_not_change_embedding(encoder):
+    short, long_ = make_lc(12, seed=1), make_lc(190, seed=2)
+    alone = encoder.embed([short])
+    padded = encoder.embed([short, long_], batch_size=2)  # short is padded to 190 points
+    np.testing.assert_allclose(alone[0], padded[0], atol=1e-5)
+
+
+def test_long_curves_are_subsampled_to_max_len():
+    p = tok.prepare(make_lc(3000, seed=4))
+    assert len(p) == 2000  # prepare keeps at most 2000 points
+    batch = tok.collate([p], max_len=200, max_bands=6)
+    assert batch["x"].shape == (1, 200) and batch["mask"].all()
+
+
+def test_band_wavelengths_for_many_surveys():
+    assert tok.band_wavelength("g") == tok.band_wavelength("ztfg") == tok.band_wavelength("ZTF_g")
+    assert tok.band_wavelength("2") == tok.band_wavelength("r")  # PLAsTiCC passband index
+    assert tok.band_wavelength("B") < tok.band_wavelength("R") < tok.band_wavelength("I")
+    assert tok.band_wavelength("lsst_y") > tok.band_wavelength("lsst_z")
+    assert tok.band_wavelength("weird-band") == tok.DEFAULT_WAVELENGTH_NM
+
+
+def test_flux_and_unseen_bands_work(encoder):
+    lcs = [make_lc(80, bands=("u", "y"), kind="flux", seed=5), make_lc(40, bands=("Q",), seed=6)]
+    z = encoder.embed(lcs)
+    assert np.isfinite(z).all() and not np.allclose(z[0], z[1])
+
+
+def test_period_is_found_for_a_clean_sinusoid():
+    p = tok.prepare(make_lc(200, bands=("r",), period=0.37, seed=7))
+    assert p.period == pytest.approx(0.37, rel=0.02)
+
+
+def test_save_load_round_trip_is_exact(tmp_path):
+    enc = LightCurveEncoder(LightCurveConfig(d_model=32, n_layers=1, d_ff=64))
+    enc.save_pretrained(tmp_path / "m")
+    back = LightCurveEncoder.from_pretrained(tmp_path / "m")
+    lcs = [make_lc(30, seed=i) for i in range(3)]
+    np.testing.assert_array_equal(enc.embed(lcs), back.embed(lcs))
+    assert back.config == enc.config
+
+
+def test_shipped_weights(encoder):
+    from pathlib import Path
+
+    from skyfm.models.lightcurve import WEIGHTS_DIR
+
+    files = sorted(p.name for p in (WEIGHTS_DIR / "skyfm-lc-base").iterdir())
+    assert files == ["config.json", "model.safetensors"]
+    assert sum(p.stat().st_size for p in Path(WEIGHTS_DIR / "skyfm-lc-base").iterdir()) < 10e6
+    assert encoder.embed_dim == 2 * encoder.config.d_model
+
+
+def test_unknown_model_name_is_a_clear_error():
+    from skyfm.errors import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError, match="skyfm-lc-base"):
+        LightCurveEncoder.from_pretrained("no-such-model")
+
+
+def test_reconstruction_error_scores_odd_curves_higher(encoder):
+    normal = [make_lc(150, period=0.5 + 0.1 * i, seed=10 + i) for i in range(6)]
+    rng = np.random.default_rng(0)
+    odd = []
+    for i in range(6):  # isolated spikes: values that cannot be predicted from neighbours
+        lc = make_lc(150, period=0.5 + 0.1 * i, seed=20 + i)
+        lc.value = lc.value + rng.choice([0.0, 3.0], size=len(lc), p=[0.8, 0.2])
+        odd.append(lc)
+    r = encoder.reconstruction_error(normal + odd)
+    assert r.shape == (12,) and np.isfinite(r).all()
+    assert np.median(r[6:]) > np.median(r[:6])
