@@ -38,7 +38,8 @@ def main() -> None:
     r = twin_feedback_experiment(a.n_common, a.n_rare, a.n_odd, rounds=a.rounds,
                                  per_round=a.per_round, top=a.top, seed=a.seed)
     print(f"\nfeedback on the digital twin: {r['n']} ZTF light curves, {r['n_interesting']} "
-          f"interesting ({' + '.join(TWIN_INTERESTING)}); odd but boring: {' + '.join(TWIN_BORING_ODD)}")
+          f"interesting ({' + '.join(TWIN_INTERESTING)}); "
+          f"odd but boring: {' + '.join(TWIN_BORING_ODD)}")
     print(f"embedding: {r['encoder']}, D={r['dim']}; simulate {r['sim_s']:.0f} s, "
           f"discovery scoring {r['discover_s']:.0f} s; person labels {a.per_round} per round, "
           f"{a.rounds} rounds; seed {a.seed}")

@@ -37,7 +37,8 @@ def _no_progress(description: str, total: int | None) -> Callable[[int], None]:
 
 
 def load_demo_observations(data_dir: str | Path | None, n_per_class: int, n_rare: int, seed: int,
-                           limit: int | None, survey: str, progress: ProgressFactory):
+                           limit: int | None, survey: str, progress: ProgressFactory,
+                           labelled_fraction: float = 0.5):
     """Simulated survey (``data_dir=None``) or a real dataset read with :func:`skyfm.data.read`."""
     from skyfm.data import LightCurve, ObservationSet
 
@@ -53,6 +54,13 @@ def load_demo_observations(data_dir: str | Path | None, n_per_class: int, n_rare
         total = sum(counts.values())
         obs = sim.simulate_lightcurves(counts, survey=survey, seed=seed,
                                        progress=progress("simulating survey", total))
+        # What a survey knows: labels for part of its common objects, none for the rare ones.
+        # The truth stays in meta for scoring the demo.
+        rng = np.random.default_rng(seed + 7)
+        for o in obs:
+            o.meta["true_class"] = str(o.label)
+            if o.label in rare or rng.random() > labelled_fraction:
+                o.label = None
         return obs, set(rare)
     from skyfm.data import read
 
@@ -87,8 +95,9 @@ def _class_examples_html(observations, per_class: int = 2) -> str:
 
     by_class: dict = {}
     for o in observations:
-        if o.label is not None:
-            by_class.setdefault(str(o.label), []).append(o)
+        label = o.meta.get("true_class", o.label)
+        if label is not None:
+            by_class.setdefault(str(label), []).append(o)
     if not by_class:
         return ""
     cells = []
@@ -137,7 +146,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = 
     result = DemoResult(out_dir=out, n_objects=len(observations),
                         wall_s=time.perf_counter() - t0, candidates=candidates)
     if rare_classes:
-        labels = {o.object_id: str(o.label) for o in observations}
+        labels = {o.object_id: o.meta.get("true_class") for o in observations}
         ranked = candidates.sort_values("rank")["object_id"].astype(str).tolist()
         is_rare = np.array([labels.get(i) in rare_classes for i in ranked])
         result.n_rare = int(is_rare.sum())

@@ -53,13 +53,13 @@ def summarize(obs) -> list[tuple[str, str]]:
     if lcs:
         bands = collections.Counter(b for lc in lcs for b in lc.bands)
         n = sum(len(lc) for lc in lcs)
-        lines += [("light-curve points", f"{n:,} ({sum(int(lc.upper_limit.sum()) for lc in lcs):,}"
-                                         " upper limits)"),
+        n_ul = sum(int(lc.upper_limit.sum()) for lc in lcs)
+        lines += [("light-curve points", f"{n:,} ({n_ul:,} upper limits)"),
                   ("bands", ", ".join(f"{b} ({c:,} curves)" for b, c in bands.most_common())),
                   ("kind", ", ".join(sorted({f"{lc.kind}" + (f" [{lc.flux_unit}]" if
                                               lc.kind == "flux" else "") for lc in lcs}))),
-                  ("time span", f"{min(lc.time.min() for lc in lcs if len(lc)):.2f} – "
-                                f"{max(lc.time.max() for lc in lcs if len(lc)):.2f} d")]
+                  ("time span", (f"{min(lc.time.min() for lc in lcs if len(lc)):.2f} – "
+                                 f"{max(lc.time.max() for lc in lcs if len(lc)):.2f} d"))]
     specs = [o for o in obs if isinstance(o, Spectrum)]
     if specs:
         lines += [("spectrum pixels", f"{sum(len(s) for s in specs):,}"),
@@ -72,8 +72,8 @@ def summarize(obs) -> list[tuple[str, str]]:
                   ("image bands", ", ".join(sorted({",".join(i.bands) for i in imgs[:200]})))]
     for c in (o for o in obs if isinstance(o, Catalog)):
         lines.append((f"table {Path(c.provenance.file or '').name}",
-                      f"{len(c):,} rows x {c.table.shape[1]} columns; label column "
-                      f"{c.label_column!r}"))
+                      (f"{len(c):,} rows x {c.table.shape[1]} columns; label column "
+                       f"{c.label_column!r}")))
         if c.label_column:
             counts = collections.Counter(map(str, c.labels)).most_common(8)
             lines.append(("  labels", ", ".join(f"{k} {v:,}" for k, v in counts)))

@@ -222,6 +222,16 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
     return out
 
 
+def read_spectra_table(path, *, strict: bool = False, limit: int | None = None,
+                       dataset: str | None = None, labels: dict | None = None,
+                       **_) -> ObservationSet:
+    """A long spectra table (object_id, wavelength, flux[, flux_err, wavelength_unit, mask])
+    read on its own, outside a dataset directory."""
+    report = new_report(path)
+    items = _load_spectra(Path(path), labels or {}, {}, report, strict, limit, dataset, {})
+    return finish(items, report)
+
+
 def _load_spectra(path, labels, meta, report, strict, limit, dataset, info):
     import pandas as pd
 

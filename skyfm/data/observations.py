@@ -602,10 +602,14 @@ class Catalog:
 
     def __init__(self, table, *, id_column: str = "object_id", label_column: str | None = None,
                  units: dict[str, str] | None = None, provenance: Provenance | None = None,
-                 meta: dict | None = None):
+                 meta: dict | None = None, object_id: str | None = None):
         import pandas as pd
 
         self.provenance = provenance or Provenance()
+        # The catalogue's own name (e.g. its file stem); its rows carry their ids in ``id_column``.
+        self.object_id = object_id or (Path(self.provenance.file).stem if self.provenance.file
+                                       else None)
+        self.label = None
         if not isinstance(table, pd.DataFrame):
             table = pd.DataFrame(table)
         if id_column not in table.columns:

@@ -430,6 +430,19 @@ class LightCurveEmbedder:
                     self.model_.reconstruction_error(list(lcs[s:s + self.batch_size])), float))
         return np.concatenate(parts)
 
+    def noise_covariates(self, lcs) -> np.ndarray:
+        """(N, 2 n_bands): log10 median S/N and signed-log amplitude per band (NaN if absent),
+        the covariates the reconstruction error is calibrated against."""
+        F = self.features(lcs)
+        idx = [i for i, n in enumerate(self.feature_names_)
+               if n.startswith(("median_snr_", "amplitude_"))]
+        C = F[:, idx].copy()
+        for k, i in enumerate(idx):
+            C[:, k] = (np.log10(np.clip(C[:, k], 1e-6, None))
+                       if self.feature_names_[i].startswith("median_snr_") else
+                       _signed_log(C[:, k]))
+        return C
+
     @property
     def costly_reconstruction(self) -> bool:
         """True when the reconstruction error needs the X model (noise draws then reuse the

@@ -173,10 +173,13 @@ def _inductive_skyfm(ref: list, test: list, embedder, scorers, seed: int):
 
     Xr = embedder.fit_transform(ref)
     Xt = embedder.transform(test)
+    from skyfm.discover.pipeline import recon_input
+
     rec_r = rec_t = None
     if "recon" in scorers:
-        rec_r = embedder.reconstruction_error(ref)
-        rec_t = embedder.reconstruction_error(test) if rec_r is not None else None
+        rec_r = recon_input(embedder, ref, embedder.reconstruction_error(ref))
+        rec_t = recon_input(embedder, test, embedder.reconstruction_error(test)) \
+            if rec_r is not None else None
     y = np.array([o.label for o in ref], dtype=object)
     ens = ScoreEnsemble(scorers, n_members=0, random_state=seed).fit(Xr, y, rec_r)
     comp, fused = ens.score(Xt, rec_t)
@@ -378,7 +381,10 @@ def _skyfm_lc_scores(data: list, rows: dict, embedder_kwargs: dict | None, score
             _prepared=rows.get("prepared"))
     X = emb.transform(data, _features=rows["features"], _encoded=rows.get("encoded"))
     y = np.array([o.label for o in data], dtype=object)
-    ens = ScoreEnsemble(scorers, n_members=0, random_state=seed).fit(X, y, rows.get("recon"))
+    from skyfm.discover.pipeline import recon_input
+
+    rec = recon_input(emb, data, rows.get("recon"))
+    ens = ScoreEnsemble(scorers, n_members=0, random_state=seed).fit(X, y, rec)
     comp, fused = ens.reference_scores()
     return fused, comp, ens, emb
 

@@ -36,6 +36,16 @@ def _labels(obs: list) -> np.ndarray | None:
     return y if known else None
 
 
+def recon_input(embedder, obs, errors: np.ndarray | None) -> np.ndarray | None:
+    """The reconstruction scorer's input: errors, with the embedder's noise covariates as extra
+    columns when it has them (see :class:`~skyfm.discover.scorers.ReconstructionScorer`)."""
+    if errors is None:
+        return None
+    if hasattr(embedder, "noise_covariates"):
+        return np.column_stack([errors, embedder.noise_covariates(obs)])
+    return errors
+
+
 def score_observations(observations, *, modality: str | None = None, embedder=None,
                        scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
                        fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
@@ -53,7 +63,7 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     X = emb.fit_transform(obs)
     t["embed"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    recon = emb.reconstruction_error(obs) if "recon" in scorers else None
+    recon = recon_input(emb, obs, emb.reconstruction_error(obs)) if "recon" in scorers else None
     t["reconstruction"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     y = _labels(obs) if use_labels else None

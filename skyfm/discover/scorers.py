@@ -112,19 +112,42 @@ class IsolationForestScorer:
 
 
 class ReconstructionScorer:
-    """The X model's reconstruction error as a score (log scale; values are passed in).
+    """The X model's reconstruction error as a score (values are passed in, not embeddings).
 
-    ``fit(errors)`` remembers the fitted errors; ``score_samples(errors)`` returns
-    ``log(errors)`` — unlike the other scorers this one consumes errors, not embeddings.
+    ``errors`` is (N,) or (N, 1 + c): the error, then ``c`` noise covariates (e.g. log S/N,
+    log amplitude). Without covariates the score is ``log(error)``. With them it is the residual
+    of a robust (Huber) linear fit of ``log(error)`` on the covariates over the fitted objects:
+    an object is unusual when it reconstructs worse than objects of the same noise level, not
+    because it is noisy (the raw error of a masked-reconstruction model mostly measures noise).
     """
 
     def fit(self, errors: np.ndarray, y=None) -> ReconstructionScorer:
-        self.errors_ = np.asarray(errors, float)
+        E = np.asarray(errors, float)
+        self.errors_ = E
+        self.model_ = None
+        if E.ndim == 2 and E.shape[1] > 1:
+            from sklearn.linear_model import HuberRegressor
+
+            le, C = self._split(E)
+            self.c_center_ = np.nanmedian(C, axis=0)
+            C = np.where(np.isfinite(C), C, self.c_center_)
+            self.model_ = HuberRegressor(max_iter=500).fit(C, le)
         return self
 
+    @staticmethod
+    def _split(E: np.ndarray):
+        e = E[:, 0] if E.ndim == 2 else E
+        e = np.nan_to_num(e, nan=np.nanmedian(e))
+        le = np.log(np.clip(e, 1e-12, None))
+        return le, (E[:, 1:] if E.ndim == 2 else None)
+
     def score_samples(self, errors: np.ndarray, exclude=None) -> np.ndarray:
-        e = np.asarray(errors, float)
-        return np.log(np.clip(np.nan_to_num(e, nan=np.nanmedian(e)), 1e-12, None))
+        E = np.asarray(errors, float)
+        le, C = self._split(E)
+        if self.model_ is None or C is None:
+            return le
+        C = np.where(np.isfinite(C), C, self.c_center_)
+        return le - self.model_.predict(C)
 
     def fit_score_samples(self, errors: np.ndarray, y=None) -> np.ndarray:
         return self.fit(errors).score_samples(errors)

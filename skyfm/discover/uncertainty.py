@@ -70,7 +70,12 @@ def aleatoric(observations: list, embedder, ensemble: ScoreEnsemble, n_draws: in
             embedder.transform(draw)
         rec = None
         if "recon" in ensemble.active_:
-            rec = embedder.reconstruction_error(draw) if recon_in_draws else rec_clean
+            if recon_in_draws:
+                from skyfm.discover.pipeline import recon_input
+
+                rec = recon_input(embedder, draw, embedder.reconstruction_error(draw))
+            else:
+                rec = rec_clean
         _, fused = ensemble.score(Xd, rec, exclude=np.arange(n))
         sq += (fused - base) ** 2
         if progress:

@@ -2,14 +2,13 @@ import hashlib
 
 import numpy as np
 import pytest
+from data_synth import write_eros
 from typer.testing import CliRunner
 
 from skyfm.cli import _register, app
 from skyfm.data import read
 from skyfm.data import registry as reg
 from skyfm.data.layout import load_dataset
-
-from data_synth import write_eros
 
 _register()
 runner = CliRunner()

@@ -151,3 +151,21 @@ def test_plasticc_like_point_meta_round_trip(tmp_path):
         assert np.array_equal(a.meta["detected"], b.meta["detected"])
         assert a.meta["true_z"] == b.meta["true_z"] and a.label == b.label
         assert a.flux_unit == b.flux_unit == "FLUXCAL (zp 27.5 AB)"
+
+
+def test_galaxyzoo_convert_copies_jpegs_and_keeps_bands(tmp_path):
+    from PIL import Image as PILImage
+
+    (tmp_path / "gz" / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    PILImage.fromarray(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(
+        tmp_path / "gz" / "images" / "42.jpeg")
+    pd.DataFrame({"OBJID": ["42"], "CLASS": [1]}).to_csv(tmp_path / "gz" / "labels.csv",
+                                                         index=False)
+    obs = read(tmp_path / "gz")
+    write_dataset(obs, tmp_path / "ds")
+    copied = tmp_path / "ds" / "images" / "42.jpeg"
+    assert copied.read_bytes() == (tmp_path / "gz" / "images" / "42.jpeg").read_bytes()
+    back = read(tmp_path / "ds")
+    assert back[0].bands == ["i", "r", "g"] and back[0].label == "clockwise_spiral"
+    assert np.array_equal(back[0].data, obs[0].data)

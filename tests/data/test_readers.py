@@ -16,7 +16,7 @@ from data_synth import (
     ztf_alert,
 )
 
-from skyfm.data import Image, LightCurve, read
+from skyfm.data import Image, LightCurve, Spectrum, read
 from skyfm.data.io import detect_format
 from skyfm.errors import DataFormatError, DataNotFoundError, UnknownFormatError
 
@@ -269,3 +269,32 @@ def test_detect_format_names(tmp_path):
     assert detect_format(tmp_path / "m") == "macho"
     assert detect_format(write_spex(tmp_path / "s")) == "spex"
     assert detect_format(write_desi(tmp_path / "d" / "coadd-1.fits")) == "desi"
+
+
+def test_single_layout_files_read_directly(tmp_path):
+    pd.DataFrame({"object_id": ["a", "a"], "wavelength": [1.0, 2.0], "flux": [3.0, 4.0],
+                  "wavelength_unit": ["um", "um"]}).to_parquet(tmp_path / "sp.parquet")
+    sp = read(tmp_path / "sp.parquet")
+    assert isinstance(sp[0], Spectrum) and str(sp[0].wavelength_unit) == "um"
+    pd.DataFrame({"object_id": ["x", "y"], "f": [1.0, 2.0], "label": ["A", "B"]}).to_csv(
+        tmp_path / "table.csv", index=False)
+    cat = read(tmp_path / "table.csv")[0]
+    assert cat.object_ids.tolist() == ["x", "y"] and cat.labels.tolist() == ["A", "B"]
+
+
+def test_htru2_with_and_without_header(tmp_path):
+    rows = "1,2,3,4,5,6,7,8,0\n2,3,4,5,6,7,8,9,1\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "HTRU_2.csv").write_text(rows)
+    (tmp_path / "b").mkdir()
+    header = ("meanprof,sd-prof,exk-prof,skewness-prof,meandmsnr,sd-dmsnr,exk-dmsnr,"
+              "skewness-dmsnr,class\n")
+    (tmp_path / "b" / "HTRU_2.csv").write_text(header + rows)
+    for d in ("a", "b"):
+        cat = read(tmp_path / d / "HTRU_2.csv")[0]
+        assert len(cat) == 2 and cat.labels.tolist() == [0, 1]
+        assert cat.table.columns[1] == "meanprof"
+    (tmp_path / "b" / "HTRU_2.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(DataFormatError) as ei:
+        read(tmp_path / "b" / "HTRU_2.csv")
+    assert ei.value.field == "header"

@@ -9,7 +9,8 @@ from skyfm.data import Catalog, Image, LightCurve, Spectrum, read
 from skyfm.data.registry import registry
 from skyfm.errors import UnknownFormatError
 
-pytestmark = pytest.mark.shared_data
+pytestmark = [pytest.mark.shared_data,
+              pytest.mark.filterwarnings("ignore::skyfm.data.io.DataQualityWarning")]
 
 
 def _kinds(obs):

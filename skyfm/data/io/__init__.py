@@ -123,7 +123,13 @@ def _photutils(p, **kw):
     return read_image_folder(p, **kw)
 
 
+def _spectra_table(p, **kw):
+    from skyfm.data.layout import read_spectra_table
+    return read_spectra_table(p, **kw)
+
+
 READERS: dict[str, Callable[..., ObservationSet]] = {
+    "spectra_table": _spectra_table,
     "eros": _eros, "lightcurve_table": _table, "layout": _layout, "plasticc": _plasticc,
     "alerce": _alerce, "macho": _macho, "alerts": _alerts, "spex": _spex, "desi": _desi,
     "apogee": _apogee, "image": _images, "galaxyzoo": _galaxyzoo, "fits": _fits,
@@ -190,6 +196,8 @@ def detect_format(path) -> str:
             from skyfm.data.io.table import looks_like_lightcurve_table
             if looks_like_lightcurve_table(cols):
                 return "lightcurve_table"
+            if {"object_id", "wavelength", "flux"} <= set(cols):
+                return "spectra_table"
         return "catalog"
     raise UnknownFormatError("no reader recognises this file", file=p,
                              expected="a light-curve table, Avro alert, FITS, npz, image, "

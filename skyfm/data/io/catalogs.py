@@ -204,8 +204,8 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
     if limit is not None:
         df = df.iloc[:limit]
     report = new_report(p)
-    idc = spec.get("id_column")
-    lab = spec.get("label_column")
+    idc = spec.get("id_column") or ("object_id" if "object_id" in df.columns else None)
+    lab = spec.get("label_column") or ("label" if "label" in df.columns else None)
     if spec.get("id_from") and idc is None and set(spec["id_from"]) <= set(df.columns):
         # e.g. SDSS: objid/specobjid were written as rounded floats (not unique), so the id is
         # the spectrum's plate-mjd-fiberid
