@@ -63,25 +63,31 @@ def main() -> None:
     enc.embed(lcs[:64])  # warm-up
 
     t0 = time.perf_counter()
-    prepared = enc.prepare(lcs, n_jobs=args.threads)
+    prepared = enc.prepare(lcs)
     t_prep = time.perf_counter() - t0
-    rows.append(("tokenise + periodogram (CPU)", args.n, t_prep, peak_rss_mb()))
+    rows.append(("tokenise + periodogram, 1 process (CPU)", args.n, t_prep, peak_rss_mb()))
 
     t0 = time.perf_counter()
     z_torch = enc.embed(prepared, batch_size=256)
     t_model = time.perf_counter() - t0
     rows.append(("encoder forward, torch (CPU)", args.n, t_model, peak_rss_mb()))
-    rows.append(("skyfm embed end-to-end, torch (CPU)", args.n, t_prep + t_model, peak_rss_mb()))
+    rows.append(("skyfm embed end-to-end, torch, sequential (CPU)", args.n, t_prep + t_model,
+                 peak_rss_mb()))
 
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(enc, os.path.join(tmp, "lc.onnx"))
-        onnx_enc = OnnxLightCurveEncoder(path, enc.config, threads=args.threads)
+        onnx_enc = OnnxLightCurveEncoder(path, enc.config, threads=1)
         onnx_enc.embed(prepared[:64])
         t0 = time.perf_counter()
         z_onnx = onnx_enc.embed(prepared, batch_size=256)
         t_onnx = time.perf_counter() - t0
-    rows.append(("encoder forward, ONNX Runtime (CPU)", args.n, t_onnx, peak_rss_mb()))
-    rows.append(("skyfm embed end-to-end, ONNX (CPU)", args.n, t_prep + t_onnx, peak_rss_mb()))
+        rows.append(("encoder forward, ONNX Runtime (CPU)", args.n, t_onnx, peak_rss_mb()))
+        t0 = time.perf_counter()
+        z_pipe = onnx_enc.embed(lcs, batch_size=256, n_jobs=args.threads)
+        t_pipe = time.perf_counter() - t0
+        name = f"skyfm embed end-to-end, ONNX + {args.threads} tokeniser processes (CPU)"
+        rows.append((name, args.n, t_pipe, peak_rss_mb()))
+    assert np.allclose(z_pipe, z_onnx, atol=1e-4)
     max_diff = float(np.abs(z_torch - z_onnx).max())
 
     if torch.cuda.is_available():

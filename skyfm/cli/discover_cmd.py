@@ -121,7 +121,7 @@ def evaluate_cmd(
     from skyfm.discover import evaluate as ev
 
     names = [t.strip() for t in tasks.split(",") if t.strip()]
-    n_steps = sum({"injection_eros": 3, "injection_galaxyzoo": 2}.get(n, 1) for n in names)
+    n_steps = sum({"injection_eros": 9, "injection_galaxyzoo": 2}.get(n, 1) for n in names)
     kwargs = {"injection_eros": {"n": n_lightcurves}, "injection_galaxyzoo": {"n": n_images}}
     with progress_task("evaluating", n_steps) as advance:
         results = ev.run(names, out, seed=seed, progress=advance, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -17,18 +18,18 @@ app.add_typer(train_app, name="train")
 
 @train_app.command("lightcurves")
 def train_lightcurves(
-    out: Path = typer.Option(..., help="output directory (config.json + model.safetensors)"),
-    epochs: int = typer.Option(60, help="passes over the corpus"),
-    device: str = typer.Option("cpu", help="cpu or cuda"),
-    sim_per_class: int = typer.Option(300, help="simulated curves per twin class and survey"),
-    batch_size: int = typer.Option(256),
-    seed: int = typer.Option(0),
-    corpus: Path = typer.Option(None, help="a prepared corpus (.npz from `skyfm train corpus`) "
-                                            "instead of building one"),
+    out: Annotated[Path, typer.Option(help="output directory (config.json + model.safetensors)")],
+    epochs: Annotated[int, typer.Option(help="passes over the corpus")] = 50,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    sim_per_class: Annotated[int, typer.Option(help="simulated curves per class and survey")] = 300,
+    batch_size: Annotated[int, typer.Option()] = 256,
+    seed: Annotated[int, typer.Option()] = 0,
+    corpus: Annotated[Path | None, typer.Option(
+        help="a prepared corpus (.npz from `skyfm train corpus`) instead of building one")] = None,
 ) -> None:
     """Pretrain the light-curve encoder (masked reconstruction + contrastive views + twin classes).
 
-    The shipped skyfm-lc-base weights come from the defaults (60 epochs) on a GPU.
+    The shipped skyfm-lc-base weights come from the defaults (50 epochs) on a GPU.
 
     Example: skyfm train lightcurves --out runs/lc --epochs 2 --sim-per-class 20
     """
@@ -60,9 +61,9 @@ def train_lightcurves(
 
 @train_app.command("corpus")
 def train_corpus(
-    out: Path = typer.Option(..., help="output .npz"),
-    sim_per_class: int = typer.Option(300),
-    seed: int = typer.Option(0),
+    out: Annotated[Path, typer.Option(help="output .npz")],
+    sim_per_class: Annotated[int, typer.Option()] = 300,
+    seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Build and prepare the pretraining corpus (periodograms included) into one .npz file,
     e.g. to train on a GPU machine that has no data or light-curve package.
@@ -83,11 +84,12 @@ def train_corpus(
 
 @train_app.command("split")
 def train_split(
-    name: str = typer.Argument(..., help="eros or plasticc"),
-    out: Path = typer.Option(..., help="writes OUT/train and OUT/test (generic layout)"),
-    test_fraction: float = typer.Option(0.3),
-    seed: int = typer.Option(0),
-    max_per_class: int = typer.Option(None, help="subset: at most this many objects per class"),
+    name: Annotated[str, typer.Argument(help="eros or plasticc")],
+    out: Annotated[Path, typer.Option(help="writes OUT/train and OUT/test (generic layout)")],
+    test_fraction: Annotated[float, typer.Option()] = 0.3,
+    seed: Annotated[int, typer.Option()] = 0,
+    max_per_class: Annotated[int | None, typer.Option(
+        help="subset: at most this many objects per class")] = None,
 ) -> None:
     """Write a stratified train/test split (by object, fixed seed) of a shared light-curve set.
 
@@ -101,12 +103,14 @@ def train_split(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    train: Path = typer.Option(..., help="generic-layout directory with labels.csv"),
-    test: Path = typer.Option(..., help="generic-layout directory with labels.csv"),
-    labels_per_class: str = typer.Option("20,100,all", help="comma-separated, 'all' allowed"),
-    json_out: Path = typer.Option(None, "--json", help="write the results as JSON here"),
-    draws: int = typer.Option(3, help="random draws of each labelled subset"),
-    model: str = typer.Option("skyfm-lc-base", help="shipped model name or directory"),
+    train: Annotated[Path, typer.Option(help="generic-layout directory with labels.csv")],
+    test: Annotated[Path, typer.Option(help="generic-layout directory with labels.csv")],
+    labels_per_class: Annotated[str, typer.Option(
+        help="comma-separated, 'all' allowed")] = "20,100,all",
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="write the results as JSON here")] = None,
+    draws: Annotated[int, typer.Option(help="random draws of each labelled subset")] = 3,
+    model: Annotated[str, typer.Option(help="shipped model name or directory")] = "skyfm-lc-base",
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
 
@@ -133,9 +137,10 @@ def evaluate_cmd(
 
 @app.command("export")
 def export_cmd(
-    out: Path = typer.Option(Path("skyfm-lc-base.onnx"), help="output .onnx file"),
-    model: str = typer.Option("skyfm-lc-base", help="shipped model name or directory"),
-    check: bool = typer.Option(True, help="check onnxruntime matches torch on sample curves"),
+    out: Annotated[Path, typer.Option(help="output .onnx file")] = Path("skyfm-lc-base.onnx"),
+    model: Annotated[str, typer.Option(help="shipped model name or directory")] = "skyfm-lc-base",
+    check: Annotated[bool, typer.Option(
+        help="check onnxruntime matches torch on sample curves")] = True,
 ) -> None:
     """Export the light-curve encoder's embedding graph to ONNX (and check equal outputs).
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from typing import ClassVar
 
 import numpy as np
 
@@ -198,7 +199,8 @@ def lightcurve_summary(lcs: Sequence[LightCurve], bands: Sequence[str] | None = 
     Per band: median value, amplitude (5–95 % range), standard deviation, skew, kurtosis,
     von Neumann eta, Stetson K, fraction beyond 1 sigma, log10 period [d] and its periodogram
     S/N, log10 number of points, median S/N; then colours (median differences of consecutive
-    bands). Units: those of the values (mag or flux), periods in days.
+    bands; for fluxes -2.5 log10 of their ratio, i.e. magnitudes). Units: those of the values
+    (mag or flux), periods in days.
     ``fixed_periods`` (N, n_bands, 2) of (log10 period, S/N) skips the periodogram (used for
     noise re-draws of curves whose period is already known).
     """
@@ -239,7 +241,11 @@ def lightcurve_summary(lcs: Sequence[LightCurve], bands: Sequence[str] | None = 
             out[i, j * nf:(j + 1) * nf] = row
             meds[j] = s[0]
         for j in range(nb - 1):
-            out[i, nb * nf + j] = meds[j] - meds[j + 1]
+            if lc.kind == "flux":  # a colour is a flux ratio in magnitudes
+                ok = meds[j] > 0 and meds[j + 1] > 0
+                out[i, nb * nf + j] = -2.5 * np.log10(meds[j] / meds[j + 1]) if ok else np.nan
+            else:
+                out[i, nb * nf + j] = meds[j] - meds[j + 1]
         if progress and (i + 1) % 256 == 0:
             progress(256)
     if progress and len(lcs) % 256:
@@ -286,6 +292,10 @@ class LightCurveEmbedder:
     """
 
     modality = "lightcurve"
+    #: fusion weights: the masked-reconstruction error of the X model mostly measures the
+    #: curve's noise level (rank correlation ~0.75 with relative noise on real EROS curves, a
+    #: label-free check), so even noise-calibrated it counts half
+    default_weights: ClassVar[dict[str, float]] = {"recon": 0.5}
 
     def __init__(self, encoder: str | None = "skyfm-lc-base", use_features: bool = True,
                  n_components: int | None = 32, feature_weight: float = 1.0,
@@ -710,18 +720,19 @@ class ImageEmbedder:
         return self
 
     @staticmethod
-    def _asinh(S):
-        med = np.median(S, axis=(2, 3), keepdims=True)
-        mad = np.median(np.abs(S - med), axis=(2, 3), keepdims=True) * 1.4826 + 1e-6
+    def _asinh(S, scale_from=None):
+        R = S if scale_from is None else scale_from
+        med = np.median(R, axis=(2, 3), keepdims=True)
+        mad = np.median(np.abs(R - med), axis=(2, 3), keepdims=True) * 1.4826 + 1e-6
         return np.arcsinh((S - med) / (3 * mad))
 
-    def _polar(self, S) -> np.ndarray:
+    def _polar(self, S, scale_from=None) -> np.ndarray:
         if S is getattr(self, "_fit_stamps", None) and hasattr(self, "_fit_polar"):
             return self._fit_polar
         from scipy.ndimage import map_coordinates
 
         n, nb, h, w = S.shape
-        A = self._asinh(S)
+        A = self._asinh(S, scale_from)
         n_theta = 32
         r = (np.arange(self.n_radii) + 0.5) / self.n_radii * (min(h, w) / 2 - 1)
         th = np.arange(n_theta) / n_theta * 2 * np.pi
@@ -789,6 +800,27 @@ class ImageEmbedder:
         if imgs is self._fit_obs:
             return self._fit_recon
         P = self._polar(self._stamps(imgs))
+        rec = self.pca_.inverse_transform(self.pca_.transform(P))
+        return np.sqrt(np.mean((P - rec) ** 2, axis=1))
+
+    def draw_transform(self, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+        """Embedding of one noise re-draw of all fitted images, drawn on the binned stamps
+        (noise at each stamp's own background level, per band), so the full-resolution images
+        need not be read again."""
+        S = self._fit_stamps
+        med = np.median(S, axis=(2, 3), keepdims=True)
+        sig = np.median(np.abs(S - med), axis=(2, 3), keepdims=True) * 1.4826
+        D = (S + scale * sig * rng.standard_normal(S.shape)).astype(np.float32)
+        # asinh scale from the clean stamps: the re-draw must not also change the units
+        Z = self.pca_.transform(self._polar(D, scale_from=S)) / np.sqrt(
+            self.pca_.explained_variance_)
+        F = self.scaler_.transform(self._stats(D))
+        self._last_draw_stamps = D
+        return np.hstack([Z, self.stats_weight * F]).astype(np.float32)
+
+    def draw_reconstruction_error(self) -> np.ndarray:
+        """Reconstruction error of the last :meth:`draw_transform` draw."""
+        P = self._polar(self._last_draw_stamps, scale_from=self._fit_stamps)
         rec = self.pca_.inverse_transform(self.pca_.transform(P))
         return np.sqrt(np.mean((P - rec) ** 2, axis=1))
 
@@ -873,7 +905,7 @@ class TableEmbedder:
         self.columns_ = cols
         mags = [c for c in cols if c.lower() in _MAG_NAMES or "mag" in c.lower()]
         self.colour_pairs_ = list(pairwise(mags)) if self.colours and len(mags) > 1 else []
-        self.feature_names_ = cols + [f"{a}-{b}" for a, b in self.colour_pairs_]
+        self.feature_names_ = cols + [f"colour_{a}-{b}" for a, b in self.colour_pairs_]
         self.info_ = {"encoder": f"placeholder: robust-scaled columns {cols}"
                                  + (" + colours" if self.colour_pairs_ else "")}
         self.scaler_ = _RobustScaler().fit(self.features(rows))

@@ -67,6 +67,8 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     t["reconstruction"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     y = _labels(obs) if use_labels else None
+    if weights is None:
+        weights = getattr(emb, "default_weights", None)
     ens = ScoreEnsemble(scorers, weights=weights, fusion=fusion, k=k, n_members=n_members,
                         random_state=seed).fit(X, y, recon)
     comp, score = ens.reference_scores()

@@ -7,11 +7,12 @@ population is thin (few similar objects), so the verdict depends on which object
 be seen.
 
 *Aleatoric* — what the data cannot tell: the root-mean-square change of the combined score when
-the observation is re-drawn within its own measurement errors (light-curve points and spectral
+every observation is re-drawn within its own measurement errors (light-curve points and spectral
 pixels with their 1-sigma errors, image pixels with the background noise, table columns with
-their error columns) and re-embedded and re-scored against the unchanged reference. It grows
-with the noise of the observation, not with the size of the sample. NaN where no errors are
-known (a table without error columns).
+their error columns), re-embedded, scored by the unchanged fitted scorers and ranked within the
+re-drawn set (so a shift common to all objects cancels). It grows with the noise of the
+observation, not with the size of the sample. NaN where no errors are known (a table without
+error columns).
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def epistemic(ensemble: ScoreEnsemble) -> np.ndarray:
     if len(M) < 2:
         return np.full(M.shape[1] if M.ndim == 2 else len(ensemble.reference_fused_), np.nan)
     return M.std(axis=0, ddof=1)
+
+
+def _within_draw_score(ensemble: ScoreEnsemble, Xd: np.ndarray, rec, n: int) -> np.ndarray:
+    """Combined score of a re-drawn data set, as percentiles *within the draw*: re-drawing adds
+    noise on top of the observed noise, which shifts noise-sensitive features of every object
+    alike; ranking within the draw cancels that common shift and keeps what differs."""
+    comp, _ = ensemble.score(Xd, rec, exclude=np.arange(n))
+    return ensemble._fuse(comp)
 
 
 def noise_draws(observations: list, embedder, n_draws: int, seed: int = 0,
@@ -65,6 +74,18 @@ def aleatoric(observations: list, embedder, ensemble: ScoreEnsemble, n_draws: in
     if "recon" in ensemble.active_ and not recon_in_draws:
         rec_clean = ensemble.fitted_["recon"].errors_
     sq = np.zeros(n)
+    if hasattr(embedder, "draw_transform"):  # the embedder re-draws its own inputs (images)
+        rng = np.random.default_rng(seed)
+        for _ in range(n_draws):
+            Xd = embedder.draw_transform(rng)
+            rec = None
+            if "recon" in ensemble.active_:
+                rec = embedder.draw_reconstruction_error() if recon_in_draws else rec_clean
+            fused = _within_draw_score(ensemble, Xd, rec, n)
+            sq += (fused - base) ** 2
+            if progress:
+                progress(1)
+        return np.sqrt(sq / n_draws)
     for draw in noise_draws(observations, embedder, n_draws, seed):
         Xd = embedder.transform_draw(draw) if hasattr(embedder, "transform_draw") else \
             embedder.transform(draw)
@@ -76,7 +97,7 @@ def aleatoric(observations: list, embedder, ensemble: ScoreEnsemble, n_draws: in
                 rec = recon_input(embedder, draw, embedder.reconstruction_error(draw))
             else:
                 rec = rec_clean
-        _, fused = ensemble.score(Xd, rec, exclude=np.arange(n))
+        fused = _within_draw_score(ensemble, Xd, rec, n)
         sq += (fused - base) ** 2
         if progress:
             progress(1)

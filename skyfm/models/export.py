@@ -61,17 +61,6 @@ class OnnxLightCurveEncoder(LightCurveEncoder):
         self.session = ort.InferenceSession(str(onnx_path), so,
                                             providers=["CPUExecutionProvider"])
 
-    def embed(self, light_curves, batch_size: int = 256, progress=None, n_jobs: int = 1):
-        from skyfm.models import lightcurve_tokens as tok
-
-        if len(light_curves) and isinstance(light_curves[0], tok.Prepared):
-            prepared = list(light_curves)
-        else:
-            prepared = self.prepare(light_curves, n_jobs=n_jobs)
-        out = np.zeros((len(prepared), self.embed_dim), np.float32)
-        for idx, batch in self._batches(prepared, batch_size):
-            (z,) = self.session.run(None, {k: batch[k] for k in INPUT_NAMES})
-            out[idx] = z
-            if progress:
-                progress(len(idx))
-        return out
+    def _forward_embed(self, batch: dict) -> np.ndarray:
+        (z,) = self.session.run(None, {k: batch[k] for k in INPUT_NAMES})
+        return z

@@ -38,10 +38,10 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 @dataclass
 class LightCurveConfig:
-    d_model: int = 64
-    n_layers: int = 3
+    d_model: int = 48
+    n_layers: int = 2
     n_heads: int = 4
-    d_ff: int = 128
+    d_ff: int = 96
     dropout: float = 0.0
     n_time_freqs: int = 16         # sinusoids of dt, periods log-spaced min..max
     time_min_period: float = 0.1   # days
@@ -177,6 +177,11 @@ class LightCurveModel(nn.Module):
         return self.recon(h[:, 2 + self.config.max_bands:]).squeeze(-1)
 
 
+def _prepare_chunk(job) -> list:
+    lcs, min_period, resolution = job
+    return tok.prepare_many(lcs, min_period, resolution)
+
+
 INPUT_NAMES = ["x", "e", "e_known", "dt", "phase", "lam", "mask", "ctx", "band_lam", "band_feat",
                "band_mask"]
 
@@ -252,30 +257,32 @@ class LightCurveEncoder:
     def embed_dim(self) -> int:
         return self.config.embed_dim
 
+    def iter_prepared(self, light_curves: Sequence, n_jobs: int = 1, chunk: int = 256):
+        """Yield ``(start, prepared_chunk)``; with ``n_jobs > 1`` the chunks are tokenised
+        (normalisation + periodogram) in worker processes while the caller keeps working."""
+        c = self.config
+        starts = list(range(0, len(light_curves), chunk))
+        jobs = [(list(light_curves[i:i + chunk]), c.min_period, c.period_resolution)
+                for i in starts]
+        if n_jobs > 1 and len(jobs) > 1:
+            import multiprocessing as mp
+
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context("fork" if "fork" in methods else methods[0])
+            with ctx.Pool(n_jobs) as pool:
+                yield from zip(starts, pool.imap(_prepare_chunk, jobs))
+        else:
+            for i, job in zip(starts, jobs):
+                yield i, _prepare_chunk(job)
+
     def prepare(self, light_curves: Sequence, progress: Callable[[int], None] | None = None,
                 n_jobs: int = 1) -> list[tok.Prepared]:
-        c = self.config
-
-        def one(lc):
-            return tok.prepare(lc, c.min_period, c.period_resolution)
-
-        if n_jobs > 1 and len(light_curves) > 64:
-            # the periodogram (Rust) releases the GIL; threads share the numpy work too
-            from concurrent.futures import ThreadPoolExecutor
-
-            out = []
-            with ThreadPoolExecutor(n_jobs) as pool:
-                for i in range(0, len(light_curves), 256):
-                    chunk = light_curves[i:i + 256]
-                    out.extend(pool.map(one, chunk))
-                    if progress:
-                        progress(len(chunk))
-            return out
-        out = []
-        for lc in light_curves:
-            out.append(one(lc))
+        """Tokenise (normalise + periodogram); ``n_jobs`` worker processes."""
+        out: list[tok.Prepared] = []
+        for _, part in self.iter_prepared(light_curves, n_jobs):
+            out.extend(part)
             if progress:
-                progress(1)
+                progress(len(part))
         return out
 
     def _batches(self, prepared, batch_size):
@@ -286,21 +293,29 @@ class LightCurveEncoder:
             yield idx, tok.collate([prepared[j] for j in idx], self.config.max_len,
                                    self.config.max_bands)
 
+    def _embed_prepared(self, prepared, batch_size, out, offset, progress):
+        for idx, batch in self._batches(prepared, batch_size):
+            z = self._forward_embed(batch)
+            out[offset + idx] = z
+            if progress:
+                progress(len(idx))
+
+    def _forward_embed(self, batch: dict) -> np.ndarray:
+        return self.model.embed_tensors(**batch_to_tensors(batch, self.device)).float().cpu().numpy()
+
     @torch.no_grad()
     def embed(self, light_curves: Sequence, batch_size: int = 256,
               progress: Callable[[int], None] | None = None, n_jobs: int = 1) -> np.ndarray:
-        """(N, D) float32 embeddings. ``progress(k)`` is called as curves are done."""
-        if len(light_curves) and isinstance(light_curves[0], tok.Prepared):
-            prepared = list(light_curves)
-        else:
-            prepared = self.prepare(light_curves, n_jobs=n_jobs)
-        out = np.zeros((len(prepared), self.embed_dim), np.float32)
+        """(N, D) float32 embeddings. ``progress(k)`` is called as curves are done.
+
+        ``n_jobs > 1`` tokenises in that many worker processes, overlapped with the encoder."""
+        out = np.zeros((len(light_curves), self.embed_dim), np.float32)
         self.model.eval()
-        for idx, batch in self._batches(prepared, batch_size):
-            z = self.model.embed_tensors(**batch_to_tensors(batch, self.device))
-            out[idx] = z.float().cpu().numpy()
-            if progress:
-                progress(len(idx))
+        if len(light_curves) and isinstance(light_curves[0], tok.Prepared):
+            self._embed_prepared(list(light_curves), batch_size, out, 0, progress)
+            return out
+        for start, part in self.iter_prepared(light_curves, n_jobs, chunk=max(batch_size, 64)):
+            self._embed_prepared(part, batch_size, out, start, progress)
         return out
 
     @torch.no_grad()
@@ -309,8 +324,12 @@ class LightCurveEncoder:
                              progress: Callable[[int], None] | None = None) -> np.ndarray:
         """(N,) pretraining loss per object: mean squared error (in units of the object's
         robust scale, per point divided by 1 + error^2) of the values of hidden points,
-        averaged over ``n_masks`` seeded random maskings. High = unusual curve."""
-        prepared = self.prepare(light_curves)
+        averaged over ``n_masks`` seeded random maskings. High = unusual curve.
+        Accepts light curves or already-tokenised :class:`~skyfm.models.lightcurve_tokens.Prepared`."""
+        if len(light_curves) and isinstance(light_curves[0], tok.Prepared):
+            prepared = list(light_curves)
+        else:
+            prepared = self.prepare(light_curves)
         rng = np.random.default_rng(seed)
         out = np.zeros(len(prepared))
         for idx, batch in self._batches(prepared, batch_size):

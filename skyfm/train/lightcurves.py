@@ -41,13 +41,13 @@ from skyfm.models.lightcurve import (
 
 @dataclass
 class PretrainConfig:
-    epochs: int = 40
+    epochs: int = 50
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.05
     warmup_steps: int = 200
     contrastive_weight: float = 0.5
-    sim_class_weight: float = 1.0  # auxiliary: predict the twin's class of simulated curves
+    sim_class_weight: float = 3.0  # auxiliary: predict the twin's class of simulated curves
     temperature: float = 0.1
     min_keep: float = 0.4          # a view keeps at least this fraction of the points
     noise: float = 0.5             # jitter, in units of each point's error

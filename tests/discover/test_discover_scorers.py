@@ -57,3 +57,17 @@ def test_fusion_scales():
     assert np.allclose(percentile_of([100.0], np.arange(10.0)), 1.0)
     z = zscore_fusion({"a": a}, references={"a": a})
     assert z.argmax() == 9
+
+
+def test_reconstruction_scorer_calibrates_out_the_noise_level():
+    from skyfm.discover.scorers import ReconstructionScorer
+
+    rng = np.random.default_rng(0)
+    log_noise = rng.uniform(-2, 0, 300)
+    err = np.exp(2 * log_noise + rng.normal(0, 0.1, 300))
+    log_noise[0] = -1.8  # a quiet object...
+    err[0] = np.exp(2 * -1.8) * 8  # ...that reconstructs 8x worse than quiet objects do
+    raw = ReconstructionScorer().fit_score_samples(err)
+    cal = ReconstructionScorer().fit_score_samples(np.column_stack([err, log_noise]))
+    assert raw.argmax() != 0
+    assert cal.argmax() == 0

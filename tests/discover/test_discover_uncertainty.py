@@ -37,3 +37,18 @@ def test_aleatoric_is_nan_without_errors():
     res = score_observations([cat], n_members=2, n_noise=2)
     assert np.isnan(res["aleatoric"]).all()
     assert np.isfinite(res["epistemic"]).all()
+
+
+def test_noisier_images_get_higher_aleatoric():
+    from discover_synth import make_images
+
+    from skyfm.data.observations import Image
+
+    clean = make_images(30, seed=0)[:-1]
+    rng = np.random.default_rng(5)
+    noisy = [Image(im.data + rng.normal(0, 40, im.data.shape), im.bands,
+                   object_id=f"noisy{i}") for i, im in enumerate(make_images(30, seed=1)[:-1])]
+    res = score_observations(clean + noisy, n_members=2, n_noise=3, use_labels=False)
+    a = res["aleatoric"]
+    assert np.isfinite(a).all()
+    assert np.median(a[29:]) > 1.2 * np.median(a[:29])

@@ -2,9 +2,9 @@ import numpy as np
 
 
 def test_onnx_matches_torch(tmp_path, encoder):
-    from skyfm.models.export import OnnxLightCurveEncoder, export_onnx
+    from lcmodel_helpers import make_lc
 
-    from lcmodel_helpers import make_lc  # noqa: I001
+    from skyfm.models.export import OnnxLightCurveEncoder, export_onnx
 
     path = export_onnx(encoder, tmp_path / "lc.onnx")
     lcs = [make_lc(n, seed=i) for i, n in enumerate([11, 64, 250])]

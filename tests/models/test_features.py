@@ -1,9 +1,12 @@
 import numpy as np
-
-from skyfm.features.lightcurves import (GradientBoostedBaseline, choose_bands,
-                                        lightcurve_feature_names, lightcurve_features)
-
 from lcmodel_helpers import make_lc
+
+from skyfm.features.lightcurves import (
+    GradientBoostedBaseline,
+    choose_bands,
+    lightcurve_feature_names,
+    lightcurve_features,
+)
 
 
 def test_features_shape_names_and_missing_bands():

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from lcmodel_helpers import make_lc
 
 from skyfm.models import lightcurve_tokens as tok
 from skyfm.models.lightcurve import LightCurveConfig, LightCurveEncoder
-
-from lcmodel_helpers import make_lc
 
 
 def test_embed_shapes_and_dtype(encoder):
@@ -65,7 +64,9 @@ def test_shipped_weights(encoder):
     files = sorted(p.name for p in (WEIGHTS_DIR / "skyfm-lc-base").iterdir())
     assert files == ["config.json", "model.safetensors"]
     assert sum(p.stat().st_size for p in Path(WEIGHTS_DIR / "skyfm-lc-base").iterdir()) < 10e6
-    assert encoder.embed_dim == 2 * encoder.config.d_model
+    c = encoder.config
+    assert encoder.embed_dim == 2 * c.d_model + len(c.twin_classes)
+    assert encoder.embed([make_lc(50)]).shape == (1, encoder.embed_dim)
 
 
 def test_unknown_model_name_is_a_clear_error():
@@ -86,3 +87,9 @@ def test_reconstruction_error_scores_odd_curves_higher(encoder):
     r = encoder.reconstruction_error(normal + odd)
     assert r.shape == (12,) and np.isfinite(r).all()
     assert np.median(r[6:]) > np.median(r[:6])
+
+
+def test_parallel_tokenising_gives_the_same_embeddings(encoder):
+    lcs = [make_lc(30 + 7 * i, seed=40 + i) for i in range(80)]
+    np.testing.assert_array_equal(encoder.embed(lcs, batch_size=16),
+                                  encoder.embed(lcs, batch_size=16, n_jobs=2))

@@ -1,10 +1,14 @@
 import numpy as np
-
-from skyfm.train.lightcurves import (PretrainConfig, load_corpus, prepare_corpus, pretrain,
-                                     save_corpus)
-from skyfm.train.splits import stratified_split
-
 from lcmodel_helpers import make_lc
+
+from skyfm.train.lightcurves import (
+    PretrainConfig,
+    load_corpus,
+    prepare_corpus,
+    pretrain,
+    save_corpus,
+)
+from skyfm.train.splits import stratified_split
 
 
 def test_pretrain_tiny_runs_and_corpus_round_trip(tmp_path):
@@ -31,6 +35,6 @@ def test_pretrain_tiny_runs_and_corpus_round_trip(tmp_path):
 def test_stratified_split_is_seeded_and_disjoint():
     y = ["a"] * 10 + ["b"] * 20
     tr, te = stratified_split(y, 0.3, seed=0)
-    tr2, te2 = stratified_split(y, 0.3, seed=0)
+    _, te2 = stratified_split(y, 0.3, seed=0)
     assert np.array_equal(te, te2) and not set(tr) & set(te)
     assert sum(y[i] == "a" for i in te) == 3 and len(te) == 9
