@@ -67,6 +67,15 @@ def main() -> None:
     t_prep = time.perf_counter() - t0
     rows.append(("tokenise + periodogram, 1 process (CPU)", args.n, t_prep, peak_rss_mb()))
 
+    # reference: the previous period search (NFFT grid at resolution 3, no refinement)
+    from skyfm.models import lightcurve_tokens as tok
+
+    nb = min(args.baseline_n, args.n)
+    t0 = time.perf_counter()
+    tok.prepare_many(lcs[:nb], enc.config.min_period, 3.0, period_candidates=0)
+    rows.append(("  (reference: previous grid-only period search, 1 process)", nb,
+                 time.perf_counter() - t0, peak_rss_mb()))
+
     t0 = time.perf_counter()
     z_torch = enc.embed(prepared, batch_size=256)
     t_model = time.perf_counter() - t0
@@ -100,7 +109,6 @@ def main() -> None:
         t_gpu = time.perf_counter() - t0
         rows.append(("encoder forward, torch (GPU)", args.n, t_gpu, peak_rss_mb()))
 
-    nb = min(args.baseline_n, args.n)
     t0 = time.perf_counter()
     lightcurve_features(lcs[:nb], bands=["g", "r"])
     t_feat = time.perf_counter() - t0
@@ -115,6 +123,7 @@ def main() -> None:
     con = Console()
     con.print(table)
     con.print(f"max |torch - onnx| embedding difference: {max_diff:.2e}")
+    con.print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -111,6 +111,8 @@ def evaluate_cmd(
         "--json", help="write the results as JSON here")] = None,
     draws: Annotated[int, typer.Option(help="random draws of each labelled subset")] = 3,
     model: Annotated[str, typer.Option(help="shipped model name or directory")] = "skyfm-lc-base",
+    finetune: Annotated[bool, typer.Option(
+        help="also fine-tune the encoder end to end (rows 'skyfm-finetune'; slower)")] = False,
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
 
@@ -128,7 +130,7 @@ def evaluate_cmd(
             return lambda k=1: prog.advance(task, k)
 
         result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, encoder=model,
-                          progress=bar)
+                          progress=bar, finetune=finetune)
     Console().print(rich_table(result))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -29,16 +29,27 @@ def _encoder(model: str):
 def _embed_like_index(index, index_dir: Path, observations: list, model: str):
     """Embed ``observations`` the way the index's vectors were made.
 
-    A fitted embedder pickled as ``embedder.pkl`` in the index directory or in the
-    directory the embeddings came from (a `skyfm discover` OUT) is used first; otherwise
-    the light-curve encoder ``model``, when its dimension matches the index.
+    The fitted embedder a `skyfm discover` OUT holds (``embedder.json`` + ``embedder.npz``,
+    read by :func:`skyfm.discover.embed.load_embedder`), in the index directory or in the
+    directory the embeddings came from, is used first; then a legacy pickled
+    ``embedder.pkl`` there; otherwise the light-curve encoder ``model``, when its dimension
+    matches the index.
     """
     import pickle
 
+    from skyfm.discover.embed import EMBEDDER_JSON, load_embedder
     from skyfm.errors import SkyfmError
 
-    for d in (index_dir, Path(index.source) if index.source else None):
-        if d is not None and (d / EMBEDDER_FILE).is_file():
+    dirs = [d for d in (index_dir, Path(index.source) if index.source else None) if d is not None]
+    for d in dirs:
+        if (d / EMBEDDER_JSON).is_file():
+            x = load_embedder(d).transform(observations)
+            if x.shape[1] != index.dim:
+                raise SkyfmError(f"the embedder saved in {d} makes {x.shape[1]}-D vectors but the "
+                                 f"index holds {index.dim}-D ones")
+            return x
+    for d in dirs:
+        if (d / EMBEDDER_FILE).is_file():
             with open(d / EMBEDDER_FILE, "rb") as fh:  # the user's own output: trusted
                 return pickle.load(fh).transform(observations)
     enc = _encoder(model)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from itertools import pairwise
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -41,7 +42,9 @@ __all__ = [
     "detect_modality",
     "expand_catalogs",
     "lightcurve_summary",
+    "load_embedder",
     "make_embedder",
+    "save_embedder",
 ]
 
 Progress = Callable[[int], None] | None
@@ -156,6 +159,12 @@ class _RobustScaler:
 
     def __init__(self, clip: float = 20.0):
         self.clip = clip
+
+    @classmethod
+    def from_arrays(cls, center: np.ndarray, scale: np.ndarray, clip: float) -> _RobustScaler:
+        out = cls(clip)
+        out.center_, out.scale_ = np.asarray(center, float), np.asarray(scale, float)
+        return out
 
     def fit(self, X: np.ndarray) -> _RobustScaler:
         X = np.where(np.isfinite(X), X, np.nan)
@@ -292,10 +301,15 @@ class LightCurveEmbedder:
     """
 
     modality = "lightcurve"
-    #: fusion weights: the masked-reconstruction error of the X model mostly measures the
-    #: curve's noise level (rank correlation ~0.75 with relative noise on real EROS curves, a
-    #: label-free check), so even noise-calibrated it counts half
-    default_weights: ClassVar[dict[str, float]] = {"recon": 0.5}
+    #: fusion weights: the X model's masked-reconstruction error is computed and reported
+    #: (``score_recon``) but does not enter the combined score. It mostly measures the curve's
+    #: noise level (rank correlation ~0.75 with relative noise on real EROS curves), and even
+    #: noise-calibrated it lowers detection on the digital twin: with digital-twin
+    #: microlensing/flare/TDE signals injected into real EROS curves
+    #: (:func:`skyfm.discover.evaluate.twin_recon_weight_check`) every weight > 0 lowered
+    #: recall@1 %/5 % and AUROC, for skyfm-lc-base and for an encoder pretrained without Mira
+    #: alike (e.g. recall@5 % 0.47 / 0.43 / 0.38 at weights 0 / 0.5 / 1 with skyfm-lc-base).
+    default_weights: ClassVar[dict[str, float]] = {"recon": 0.0}
 
     def __init__(self, encoder: str | None = "skyfm-lc-base", use_features: bool = True,
                  n_components: int | None = 32, feature_weight: float = 1.0,
@@ -970,3 +984,186 @@ def ensure_ids(observations: list) -> list[str]:
 
 
 _ = ObservationSet  # re-exported type for annotations
+
+
+# --------------------------------------------------------------------------- persistence
+
+#: files :func:`save_embedder` writes into a discovery OUT directory (no pickle)
+EMBEDDER_JSON = "embedder.json"
+EMBEDDER_ARRAYS = "embedder.npz"
+
+
+class _FrozenPCA:
+    """The transform of a fitted (non-whitened) scikit-learn PCA, from its arrays."""
+
+    def __init__(self, mean: np.ndarray, components: np.ndarray, explained_variance: np.ndarray):
+        self.mean_ = np.asarray(mean, float)
+        self.components_ = np.asarray(components, float)
+        self.explained_variance_ = np.asarray(explained_variance, float)
+        self.n_components_ = len(self.components_)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (np.asarray(X, float) - self.mean_) @ self.components_.T
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        return np.asarray(Z, float) @ self.components_ + self.mean_
+
+
+def _pca_arrays(pca, prefix: str) -> dict[str, np.ndarray]:
+    if getattr(pca, "whiten", False):
+        raise ValueError("a whitening PCA cannot be saved as its plain transform")
+    return {f"{prefix}_mean": pca.mean_, f"{prefix}_components": pca.components_,
+            f"{prefix}_explained_variance": pca.explained_variance_}
+
+
+def _pca_from(arrays, prefix: str) -> _FrozenPCA:
+    return _FrozenPCA(arrays[f"{prefix}_mean"], arrays[f"{prefix}_components"],
+                      arrays[f"{prefix}_explained_variance"])
+
+
+def _scaler_arrays(sc: _RobustScaler, prefix: str) -> dict[str, np.ndarray]:
+    return {f"{prefix}_center": sc.center_, f"{prefix}_scale": sc.scale_}
+
+
+def _scaler_from(arrays, prefix: str, clip: float) -> _RobustScaler:
+    return _RobustScaler.from_arrays(arrays[f"{prefix}_center"], arrays[f"{prefix}_scale"], clip)
+
+
+def _encoder_ref(name: str) -> str:
+    """A shipped model's name as is; a directory as an absolute path."""
+    try:
+        from skyfm.models.lightcurve import WEIGHTS_DIR
+
+        if (Path(WEIGHTS_DIR) / name / "config.json").is_file():
+            return name
+    except ImportError:
+        pass
+    p = Path(name)
+    return str(p.resolve()) if p.is_dir() else name
+
+
+def _embedder_state(emb) -> tuple[dict, dict[str, np.ndarray]]:
+    """(JSON-able parameters, named arrays) that re-create ``emb``'s transform."""
+    common = {"feature_names": list(getattr(emb, "feature_names_", [])),
+              "info": getattr(emb, "info_", {})}
+    if isinstance(emb, LightCurveEmbedder):
+        arrays = _scaler_arrays(emb.scaler_, "feature_scaler")
+        params = {"class": "LightCurveEmbedder", "bands": list(emb.bands_),
+                  "use_features": bool(emb.use_features), "n_components": emb.n_components,
+                  "feature_weight": emb.feature_weight, "encoder_weight": emb.encoder_weight,
+                  "batch_size": emb.batch_size, "clip": emb.scaler_.clip, "encoder": None}
+        if emb.model_ is not None:
+            params["encoder"] = _encoder_ref(str(emb.encoder))
+            params["encoder_dim"] = int(emb.z_scaler_.center_.shape[0])
+            arrays |= _scaler_arrays(emb.z_scaler_, "encoder_scaler")
+            if emb.pca_ is not None:
+                arrays |= _pca_arrays(emb.pca_, "encoder_pca")
+    elif isinstance(emb, TableEmbedder):
+        arrays = _scaler_arrays(emb.scaler_, "feature_scaler")
+        params = {"class": "TableEmbedder", "columns": list(emb.columns_),
+                  "colour_pairs": [list(p) for p in emb.colour_pairs_],
+                  "colours": emb.colours, "clip": emb.scaler_.clip}
+    elif isinstance(emb, SpectrumEmbedder):
+        arrays = {"grid": emb.grid_} | _pca_arrays(emb.pca_, "pca")
+        params = {"class": "SpectrumEmbedder", "n_pixels": emb.n_pixels,
+                  "n_components": emb.n_components, "continuum_window": emb.continuum_window}
+    elif isinstance(emb, ImageEmbedder):
+        arrays = _pca_arrays(emb.pca_, "pca") | _scaler_arrays(emb.scaler_, "feature_scaler")
+        params = {"class": "ImageEmbedder", "size": emb.size, "n_components": emb.n_components,
+                  "crop": emb.crop, "n_radii": emb.n_radii, "n_modes": emb.n_modes,
+                  "stats_weight": emb.stats_weight, "clip": emb.scaler_.clip}
+    else:
+        raise TypeError(f"cannot save a {type(emb).__name__} (not a skyfm embedder)")
+    return {**params, **common, "modality": emb.modality, "format": 1}, {
+        k: np.asarray(v, float) for k, v in arrays.items()}
+
+
+def save_embedder(embedder, out_dir) -> Path:
+    """Write what re-embeds a new observation exactly as ``embedder`` (fitted) embeds:
+    ``embedder.json`` (settings, feature names, encoder name or directory) and
+    ``embedder.npz`` (scaler centres/scales, PCA matrices; plain arrays, no pickle).
+    Read back with :func:`load_embedder`. Returns the JSON file's path."""
+    import json
+    params, arrays = _embedder_state(embedder)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / EMBEDDER_ARRAYS, **arrays)
+    path = out / EMBEDDER_JSON
+    path.write_text(json.dumps(params, indent=1, default=lambda o: o.item()
+                               if hasattr(o, "item") else str(o)), encoding="utf-8")
+    return path
+
+
+def load_embedder(out_dir):
+    """The fitted embedder saved by :func:`save_embedder` in ``out_dir`` (a ``skyfm discover``
+    OUT directory): its ``transform(observations)`` gives the vectors of ``embeddings.npy``
+    for the same objects, and comparable vectors for new ones. The light-curve encoder is
+    loaded by its name (or directory); raises ``DataNotFoundError`` when it is not there."""
+    import json
+
+    from skyfm.errors import DataNotFoundError
+
+    d = Path(out_dir)
+    jf, af = d / EMBEDDER_JSON, d / EMBEDDER_ARRAYS
+    if not jf.is_file() or not af.is_file():
+        raise DataNotFoundError(f"{d}: no saved embedder ({EMBEDDER_JSON} + {EMBEDDER_ARRAYS}); "
+                                "re-run `skyfm discover` to write them")
+    try:
+        p = json.loads(jf.read_text(encoding="utf-8"))
+        with np.load(af, allow_pickle=False) as z:
+            a = {k: z[k] for k in z.files}
+    except (ValueError, OSError) as exc:
+        raise DataFormatError(f"cannot read the saved embedder ({exc})", file=jf,
+                              field="embedder", expected="files written by save_embedder") from exc
+    cls = p.get("class")
+    try:
+        if cls == "LightCurveEmbedder":
+            emb = LightCurveEmbedder(encoder=p["encoder"], use_features=p["use_features"],
+                                     n_components=p["n_components"],
+                                     feature_weight=p["feature_weight"],
+                                     encoder_weight=p["encoder_weight"],
+                                     batch_size=p["batch_size"])
+            emb.bands_ = list(p["bands"])
+            emb.scaler_ = _scaler_from(a, "feature_scaler", p["clip"])
+            emb.model_, emb.pca_ = None, None
+            if p["encoder"] is not None:
+                emb.model_, reason = _load_lc_encoder(p["encoder"])
+                if emb.model_ is None:
+                    raise DataNotFoundError(f"{jf}: the embedding needs the light-curve encoder "
+                                            f"{p['encoder']!r}: {reason}")
+                dim = int(getattr(emb.model_, "embed_dim", p["encoder_dim"]))
+                if dim != p["encoder_dim"]:
+                    raise DataFormatError(
+                        f"encoder {p['encoder']!r} now makes {dim}-D vectors, the saved "
+                        f"embedding used {p['encoder_dim']}-D ones (the model changed)",
+                        file=jf, field="encoder_dim", expected=str(p["encoder_dim"]))
+                emb.z_scaler_ = _scaler_from(a, "encoder_scaler", p["clip"])
+                if "encoder_pca_mean" in a:
+                    emb.pca_ = _pca_from(a, "encoder_pca")
+        elif cls == "TableEmbedder":
+            emb = TableEmbedder(columns=p["columns"], colours=p["colours"])
+            emb.columns_ = list(p["columns"])
+            emb.colour_pairs_ = [tuple(x) for x in p["colour_pairs"]]
+            emb.scaler_ = _scaler_from(a, "feature_scaler", p["clip"])
+        elif cls == "SpectrumEmbedder":
+            emb = SpectrumEmbedder(p["n_pixels"], p["n_components"], p["continuum_window"])
+            emb.grid_ = a["grid"]
+            emb.pca_ = _pca_from(a, "pca")
+            emb._fit_obs = None
+        elif cls == "ImageEmbedder":
+            emb = ImageEmbedder(size=p["size"], n_components=p["n_components"], crop=p["crop"],
+                                n_radii=p["n_radii"], n_modes=p["n_modes"],
+                                stats_weight=p["stats_weight"])
+            emb.pca_ = _pca_from(a, "pca")
+            emb.scaler_ = _scaler_from(a, "feature_scaler", p["clip"])
+            emb._fit_obs = None
+        else:
+            raise DataFormatError(f"unknown embedder class {cls!r}", file=jf, field="class",
+                                  expected="LightCurveEmbedder, TableEmbedder, "
+                                           "SpectrumEmbedder or ImageEmbedder")
+    except KeyError as exc:
+        raise DataFormatError(f"saved embedder lacks {exc}", file=jf, field=str(exc),
+                              expected="files written by save_embedder") from None
+    emb.feature_names_ = list(p.get("feature_names", []))
+    emb.info_ = dict(p.get("info", {}))
+    return emb

@@ -6,6 +6,8 @@ Files written under ``out_dir`` (the interface other tools read):
   neighbours, reason`` (rank 1 = most unusual; ``neighbours`` = ids of the nearest ordinary
   objects joined by ``;``), then ``label`` and one ``score_<scorer>`` percentile column per scorer;
 - ``embeddings.npy`` — (N, D) float32, rows in the order of ``object_ids.txt`` (one id a line);
+- ``embedder.json`` + ``embedder.npz`` — the fitted embedder (settings, scalers, PCA; no pickle):
+  :func:`skyfm.discover.embed.load_embedder` re-embeds new observations the same way;
 - ``plots/<object_id>.png`` — the top candidates next to their nearest ordinary neighbour
   (unsafe characters in an id become ``_`` in its file name);
 - ``report/index.html`` — self-contained report; ``summary.json`` — run settings and timings.
@@ -166,6 +168,12 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     df.to_csv(out / "candidates.csv", index=False)
     np.save(out / "embeddings.npy", np.asarray(X, np.float32))
     (out / "object_ids.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
+    from skyfm.discover.embed import save_embedder
+
+    try:  # lets `skyfm index query --file` embed a new observation the same way
+        save_embedder(emb, out)
+    except TypeError:  # a user's own embedder: nothing we know how to save
+        pass
     t1 = time.perf_counter()
     plots = {}
     for i in order[:top]:

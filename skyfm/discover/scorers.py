@@ -311,6 +311,14 @@ def percentile_of(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return (lo + hi) / (2.0 * len(ref))
 
 
+def _fusion_weights(names, weights: Mapping[str, float] | None) -> np.ndarray:
+    """Per-scorer weights (default 1); when every weight is 0 they count equally."""
+    w = np.array([1.0 if weights is None else float(weights.get(n, 1.0)) for n in names])
+    if (w < 0).any():
+        raise ValueError(f"fusion weights must be >= 0, got {dict(zip(names, w))}")
+    return w if w.sum() > 0 else np.ones(len(names))
+
+
 def rank_fusion(scores: Mapping[str, np.ndarray], weights: Mapping[str, float] | None = None,
                 references: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Weighted mean of each scorer's percentile rank (0 = most ordinary, 1 = most unusual).
@@ -319,7 +327,7 @@ def rank_fusion(scores: Mapping[str, np.ndarray], weights: Mapping[str, float] |
     (default: the scores themselves), so re-drawn or new objects land on the same scale.
     """
     names = list(scores)
-    w = np.array([1.0 if weights is None else float(weights.get(n, 1.0)) for n in names])
+    w = _fusion_weights(names, weights)
     P = np.column_stack([percentile_of(scores[n], scores[n] if references is None
                                        else references[n]) for n in names])
     return (P * w).sum(axis=1) / w.sum()
@@ -329,7 +337,7 @@ def zscore_fusion(scores: Mapping[str, np.ndarray], weights: Mapping[str, float]
                   references: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Weighted mean of robust z-scores (median/MAD of the reference), clipped at 10."""
     names = list(scores)
-    w = np.array([1.0 if weights is None else float(weights.get(n, 1.0)) for n in names])
+    w = _fusion_weights(names, weights)
     cols = []
     for n in names:
         ref = np.asarray(scores[n] if references is None else references[n], float)

@@ -47,11 +47,13 @@ class LightCurveConfig:
     time_min_period: float = 0.1   # days
     time_max_period: float = 3000.0
     n_phase_harmonics: int = 4
+    fold_double: bool = False      # also fold at twice the period (eclipsing binaries' true one)
     n_lambda_freqs: int = 4
     max_len: int = 200             # points per curve seen by the model (longer: subsampled)
     max_bands: int = 6
     min_period: float = 0.1        # days, shortest period searched
-    period_resolution: float = 3.0
+    period_resolution: float = 1.0  # coarse periodogram grid points per 1/span
+    period_candidates: int = 8     # highest coarse peaks refined exactly (0: plain grid peak)
     mask_fraction: float = 0.3     # pretraining: fraction of points whose value is hidden
     proj_dim: int = 64             # contrastive projection
     twin_classes: tuple = ()       # digital-twin classes of the auxiliary pretraining head
@@ -105,7 +107,9 @@ class LightCurveModel(nn.Module):
         self.register_buffer("lam_freq", math.pi * torch.arange(1, c.n_lambda_freqs + 1,
                                                                 dtype=torch.float32),
                              persistent=False)
-        n_in = 3 + 2 * c.n_time_freqs + 2 * c.n_phase_harmonics + 1  # x, e, e_known, time, phase, masked
+        n_folds = 2 if c.fold_double else 1
+        # x, e, e_known, time, phase(s), masked
+        n_in = 3 + 2 * c.n_time_freqs + 2 * c.n_phase_harmonics * n_folds + 1
         self.point_in = nn.Linear(n_in, d)
         self.band_emb = nn.Sequential(nn.Linear(1 + 2 * c.n_lambda_freqs, d), nn.GELU(),
                                       nn.Linear(d, d))
@@ -137,9 +141,14 @@ class LightCurveModel(nn.Module):
         keep = 1.0 - hidef
         wt = dt.unsqueeze(-1) * self.omega
         wp = phase.unsqueeze(-1) * self.harm
+        folds = [torch.sin(wp), torch.cos(wp)]
+        if self.config.fold_double:  # phase at 2P; the period is in the context (log10 days)
+            cyc = dt / (2.0 * torch.pow(10.0, ctx[:, :1]))
+            wp2 = (cyc - torch.floor(cyc)).unsqueeze(-1) * self.harm
+            folds += [torch.sin(wp2), torch.cos(wp2)]
         feats = torch.cat([(x * keep).unsqueeze(-1), (e * keep).unsqueeze(-1),
                            (e_known * keep).unsqueeze(-1), torch.sin(wt), torch.cos(wt),
-                           torch.sin(wp), torch.cos(wp), hidef.unsqueeze(-1)], -1)
+                           *folds, hidef.unsqueeze(-1)], -1)
         pts = self.point_in(feats) + self._lam_embed(lam) + self.type_emb[3]
         B = x.shape[0]
         cls = self.cls.expand(B, 1, -1) + self.type_emb[0]
@@ -177,9 +186,14 @@ class LightCurveModel(nn.Module):
         return self.recon(h[:, 2 + self.config.max_bands:]).squeeze(-1)
 
 
+_FORKED_CURVES: Sequence | None = None  # set before forking workers: they read, not unpickle
+
+
 def _prepare_chunk(job) -> list:
-    lcs, min_period, resolution = job
-    return tok.prepare_many(lcs, min_period, resolution)
+    lcs, min_period, resolution, candidates = job
+    if isinstance(lcs, slice):
+        lcs = _FORKED_CURVES[lcs]
+    return tok.prepare_many(lcs, min_period, resolution, period_candidates=candidates)
 
 
 INPUT_NAMES = ["x", "e", "e_known", "dt", "phase", "lam", "mask", "ctx", "band_lam", "band_feat",
@@ -262,18 +276,27 @@ class LightCurveEncoder:
         (normalisation + periodogram) in worker processes while the caller keeps working."""
         c = self.config
         starts = list(range(0, len(light_curves), chunk))
-        jobs = [(list(light_curves[i:i + chunk]), c.min_period, c.period_resolution)
-                for i in starts]
-        if n_jobs > 1 and len(jobs) > 1:
+        args = (c.min_period, c.period_resolution, c.period_candidates)
+        if n_jobs > 1 and len(starts) > 1:
             import multiprocessing as mp
 
+            global _FORKED_CURVES
             methods = mp.get_all_start_methods()
-            ctx = mp.get_context("fork" if "fork" in methods else methods[0])
-            with ctx.Pool(n_jobs) as pool:
-                yield from zip(starts, pool.imap(_prepare_chunk, jobs))
+            fork = "fork" in methods
+            ctx = mp.get_context("fork" if fork else methods[0])
+            if fork:  # children inherit the curves; each job is just a slice
+                _FORKED_CURVES = light_curves
+                jobs = [(slice(i, i + chunk), *args) for i in starts]
+            else:
+                jobs = [(list(light_curves[i:i + chunk]), *args) for i in starts]
+            try:
+                with ctx.Pool(n_jobs) as pool:
+                    yield from zip(starts, pool.imap(_prepare_chunk, jobs))
+            finally:
+                _FORKED_CURVES = None
         else:
-            for i, job in zip(starts, jobs):
-                yield i, _prepare_chunk(job)
+            for i in starts:
+                yield i, _prepare_chunk((list(light_curves[i:i + chunk]), *args))
 
     def prepare(self, light_curves: Sequence, progress: Callable[[int], None] | None = None,
                 n_jobs: int = 1) -> list[tok.Prepared]:

@@ -57,16 +57,19 @@ def parse_settings(text: str) -> list[int | str]:
 
 def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 100, "all"),
              n_draws: int = 3, encoder="skyfm-lc-base", seed: int = 0,
-             progress: Progress = None) -> dict:
+             progress: Progress = None, finetune: bool = False,
+             finetune_epochs: int = 5) -> dict:
     """Train both methods on labelled subsets of ``train`` and score on ``test``.
 
+    ``finetune`` adds rows ``skyfm-finetune``: the encoder and a linear head trained end to end
+    (:class:`~skyfm.models.heads.FineTuneClassifier`) on the same labelled subsets.
     ``progress(description, total)`` returns an ``advance(k)`` callback (optional)."""
     from skyfm.features.lightcurves import (
         GradientBoostedBaseline,
         choose_bands,
         lightcurve_features,
     )
-    from skyfm.models.heads import LinearProbe
+    from skyfm.models.heads import FineTuneClassifier, LinearProbe
     from skyfm.models.lightcurve import LightCurveEncoder
 
     def bar(desc, total):
@@ -77,8 +80,10 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     ytr = np.array([str(o.label) for o in train])
     yte = np.array([str(o.label) for o in test])
     classes = sorted(set(ytr) | set(yte))
-    Ztr = enc.embed(train, progress=bar("skyfm: embedding train", len(train)))
-    Zte = enc.embed(test, progress=bar("skyfm: embedding test", len(test)))
+    Ptr = enc.prepare(train, progress=bar("skyfm: tokenising train", len(train)))
+    Pte = enc.prepare(test, progress=bar("skyfm: tokenising test", len(test)))
+    Ztr = enc.embed(Ptr, progress=bar("skyfm: embedding train", len(train)))
+    Zte = enc.embed(Pte, progress=bar("skyfm: embedding test", len(test)))
     bands = choose_bands(train)
     Ftr = lightcurve_features(train, progress=bar("baseline: features train", len(train)),
                               bands=bands)
@@ -86,10 +91,13 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
                               bands=bands)
     rows = []
     settings = [("all" if s in ("all", None) else int(s)) for s in labels_per_class]
-    fits = bar("training heads", sum(1 if s == "all" else n_draws for s in settings) * 2)
+    n_methods = 3 if finetune else 2
+    fits = bar("training heads", sum(1 if s == "all" else n_draws for s in settings) * n_methods)
     for s in settings:
         draws = 1 if s == "all" else n_draws
         res: dict[str, list] = {"skyfm": [], "baseline": []}
+        if finetune:
+            res["skyfm-finetune"] = []
         for d in range(draws):
             idx = _subsample(ytr, None if s == "all" else s, np.random.default_rng(seed + d))
             probe = LinearProbe(enc).fit_embeddings(Ztr[idx], ytr[idx])
@@ -97,8 +105,12 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
             gbt = GradientBoostedBaseline(bands=bands, random_state=seed + d)
             gbt.fit_features(Ftr[idx], ytr[idx])
             res["baseline"].append(_scores(yte, gbt.model_.predict(Fte), classes))
+            if finetune:
+                ft = FineTuneClassifier(enc, epochs=finetune_epochs, seed=seed + d)
+                ft.fit([Ptr[i] for i in idx], ytr[idx])
+                res["skyfm-finetune"].append(_scores(yte, ft.predict(Pte), classes))
             if fits:
-                fits(2)
+                fits(n_methods)
         for method, runs in res.items():
             f1 = [r["macro_f1"] for r in runs]
             rows.append({
@@ -112,6 +124,8 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     return {"rows": rows, "n_train": len(train), "n_test": len(test), "classes": classes,
             "encoder": str(encoder) if isinstance(encoder, (str, Path)) else "custom",
             "skyfm_head": "logistic regression (C=0.1, balanced) on frozen embeddings",
+            "skyfm_finetune_head": (f"encoder + linear head trained end to end ({finetune_epochs} "
+                                    "epochs, class-weighted)") if finetune else None,
             "baseline": "light-curve features + HistGradientBoosting (balanced)"}
 
 

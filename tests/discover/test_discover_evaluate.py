@@ -34,3 +34,44 @@ def test_openset_sdss_beats_baseline(shared_data):
     assert sky.n_anomalies > 500
     assert sky.auroc > base.auroc and sky.recall_top5 > base.recall_top5
     assert "skyfm combined" in format_table(res)
+
+
+def test_openset_split_keeps_the_class_out_of_the_fitted_half():
+    from skyfm.discover.evaluate import openset_split
+
+    labels = np.array(["a"] * 50 + ["b"] * 30 + ["mira"] * 7)
+    fit, ev = openset_split(labels, "mira", seed=0)
+    assert not set(fit) & set(ev) and len(fit) + len(ev) == len(labels)
+    assert (labels[fit] != "mira").all() and (labels[ev] == "mira").sum() == 7
+    assert abs((labels[fit] == "a").sum() - 25) <= 1  # stratified halves
+    np.testing.assert_array_equal(openset_split(labels, "mira", 0)[0], fit)
+
+
+def test_clean_openset_encoder_never_sees_the_class(tmp_path):
+    """A tiny build: the twin-class head has no 'mira', the record names the real curves,
+    the cache is reused, and a Mira among the fitted curves is refused."""
+    import json
+
+    import pytest
+
+    from skyfm.discover.evaluate import build_openset_encoder, openset_encoder
+    from skyfm.sim import simulate_lightcurves
+
+    real = list(simulate_lightcurves(3, classes=["rrab", "eb_detached"], survey="eros", seed=5))
+    for i, c in enumerate(real):
+        c.meta.pop("simulated", None)  # stand-ins for unlabelled real curves
+        c.object_id = f"real{i}"
+    small = {"sim_per_class": 2, "sim_surveys": ("eros",), "epochs": 1, "batch_size": 8}
+    logs: list[str] = []
+    d = openset_encoder(real, "mira", seed=0, root=tmp_path, log=logs.append, **small)
+    cfg = json.loads((d / "config.json").read_text())
+    assert "mira" not in cfg["twin_classes"] and "rrab" in cfg["twin_classes"]
+    rec = cfg["training"]["openset"]
+    assert rec["excluded_class"] == "mira" and rec["n_real"] == len(real)
+    assert any("pretraining" in m for m in logs)
+    logs.clear()
+    assert openset_encoder(real, "mira", seed=0, root=tmp_path, log=logs.append, **small) == d
+    assert not any("pretraining" in m for m in logs)  # cached
+    real[0].label = "mira"
+    with pytest.raises(ValueError, match="never see the left-out class"):
+        build_openset_encoder(tmp_path / "x", real, "mira", **small)

@@ -71,3 +71,15 @@ def test_reconstruction_scorer_calibrates_out_the_noise_level():
     cal = ReconstructionScorer().fit_score_samples(np.column_stack([err, log_noise]))
     assert raw.argmax() != 0
     assert cal.argmax() == 0
+
+
+def test_fusion_weight_zero_drops_a_scorer_and_all_zero_counts_equally():
+    from skyfm.discover.scorers import rank_fusion
+
+    a, b = np.arange(10.0), np.arange(10.0)[::-1]
+    np.testing.assert_allclose(rank_fusion({"a": a, "b": b}, {"b": 0.0}),
+                               rank_fusion({"a": a}))
+    np.testing.assert_allclose(rank_fusion({"a": a, "b": b}, {"a": 0.0, "b": 0.0}),
+                               rank_fusion({"a": a, "b": b}))
+    with pytest.raises(ValueError, match=">= 0"):
+        rank_fusion({"a": a}, {"a": -1.0})

@@ -29,3 +29,16 @@ def test_evaluate_contract_json(tmp_path, sim_set):
         assert 0 <= r["macro_f1"] <= 1 and 0 <= r["accuracy"] <= 1 and r["macro_f1_std"] >= 0
         assert set(r["per_class_recall"]) == classes
     assert np.mean([r["macro_f1"] for r in rows]) > 0.3
+
+
+def test_evaluate_with_finetune_rows(sim_set):
+    from skyfm.train.evaluate import evaluate, rich_table
+
+    lcs = list(sim_set)
+    res = evaluate(lcs[0::2], lcs[1::2], labels_per_class=[3], n_draws=2, finetune=True,
+                   finetune_epochs=1)
+    rows = {r["method"]: r for r in res["rows"]}
+    assert set(rows) == {"skyfm", "baseline", "skyfm-finetune"}
+    assert rows["skyfm-finetune"]["n_draws"] == 2 and 0 <= rows["skyfm-finetune"]["macro_f1"] <= 1
+    assert "end to end" in res["skyfm_finetune_head"]
+    assert rich_table(res).row_count == 3
