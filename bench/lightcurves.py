@@ -85,7 +85,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = export_onnx(enc, os.path.join(tmp, "lc.onnx"))
-        onnx_enc = OnnxLightCurveEncoder(path, enc.config, threads=1)
+        onnx_enc = OnnxLightCurveEncoder(path, enc.config, threads=args.threads)
         onnx_enc.embed(prepared[:64])
         t0 = time.perf_counter()
         z_onnx = onnx_enc.embed(prepared, batch_size=256)

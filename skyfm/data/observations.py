@@ -593,6 +593,17 @@ class Image:
 # --------------------------------------------------------------------------- catalogues
 
 
+_BOOKKEEPING = {"ra", "dec", "raj2000", "dej2000", "ra_deg", "dec_deg", "radeg", "decdeg", "glon",
+                "glat", "elon", "elat", "run", "rerun", "camcol", "field", "plate", "mjd", "fiber",
+                "index", "unnamed: 0", "row", "hjd0", "epoch"}
+
+
+def _is_bookkeeping(name: str) -> bool:
+    """Identifier, position or survey-bookkeeping column (not a property of the object)."""
+    n = name.strip().lower()
+    return n in _BOOKKEEPING or n.endswith("id") or n.endswith("_id") or n.startswith("unnamed")
+
+
 class Catalog:
     """Catalogue rows: a pandas DataFrame of photometry/features, one row per object.
 
@@ -641,12 +652,14 @@ class Catalog:
 
     @property
     def feature_columns(self) -> list[str]:
-        """Numeric columns other than the id and the label."""
+        """Numeric columns that describe the object: not the id, the label, other identifiers
+        (``*id``), sky position or survey bookkeeping (run, plate, MJD of the spectrum, ...)."""
         import pandas as pd
 
         skip = {self.id_column, self.label_column}
         return [c for c in self.table.columns
-                if c not in skip and pd.api.types.is_numeric_dtype(self.table[c])]
+                if c not in skip and not _is_bookkeeping(str(c))
+                and pd.api.types.is_numeric_dtype(self.table[c])]
 
     def features(self) -> np.ndarray:
         """(n_rows, n_features) float array of the numeric feature columns."""

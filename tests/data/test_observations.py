@@ -79,6 +79,9 @@ def test_image_and_catalog_and_plots(tmp_path):
     cat = Catalog({"object_id": ["a", "b"], "u": [19.0, 20.0], "g": [18.0, 18.5], "cls": ["S", "Q"]},
                   label_column="cls", units={"u": "mag"})
     assert cat.feature_columns == ["u", "g"]
+    sdss_like = Catalog({"objid": [1.2e18, 1.3e18], "ra": [10.0, 11.0], "plate": [3306, 3307],
+                         "u": [19.0, 20.0], "redshift": [0.1, 2.0]})
+    assert sdss_like.feature_columns == ["u", "redshift"]
     assert cat.quantity("u").unit.to_string() == "mag"
     ax = _lc().plot()
     assert "mag" in ax.get_ylabel() and "MJD" in ax.get_xlabel()
