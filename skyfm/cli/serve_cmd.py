@@ -15,9 +15,6 @@ index_app = typer.Typer(help="Similarity search over embeddings (faiss).\n\n"
 app.add_typer(index_app, name="index")
 
 
-EMBEDDER_FILE = "embedder.pkl"
-
-
 def _encoder(model: str):
     try:
         from skyfm.models import LightCurveEncoder
@@ -31,12 +28,9 @@ def _embed_like_index(index, index_dir: Path, observations: list, model: str):
 
     The fitted embedder a `skyfm discover` OUT holds (``embedder.json`` + ``embedder.npz``,
     read by :func:`skyfm.discover.embed.load_embedder`), in the index directory or in the
-    directory the embeddings came from, is used first; then a legacy pickled
-    ``embedder.pkl`` there; otherwise the light-curve encoder ``model``, when its dimension
-    matches the index.
+    directory the embeddings came from, is used first; otherwise the light-curve encoder
+    ``model``, when its dimension matches the index. (No pickles are ever loaded.)
     """
-    import pickle
-
     from skyfm.discover.embed import EMBEDDER_JSON, load_embedder
     from skyfm.errors import SkyfmError
 
@@ -48,10 +42,6 @@ def _embed_like_index(index, index_dir: Path, observations: list, model: str):
                 raise SkyfmError(f"the embedder saved in {d} makes {x.shape[1]}-D vectors but the "
                                  f"index holds {index.dim}-D ones")
             return x
-    for d in dirs:
-        if (d / EMBEDDER_FILE).is_file():
-            with open(d / EMBEDDER_FILE, "rb") as fh:  # the user's own output: trusted
-                return pickle.load(fh).transform(observations)
     enc = _encoder(model)
     dim = getattr(enc, "embed_dim", None)
     if dim is not None and int(dim) != index.dim:
@@ -59,7 +49,7 @@ def _embed_like_index(index, index_dir: Path, observations: list, model: str):
             f"the index holds {index.dim}-D vectors but encoder '{model}' makes {dim}-D ones: "
             f"it was built from other embeddings ({index.source or 'unknown source'}), e.g. "
             "discovery's (encoder + features). Query it with --id, put the fitted embedder "
-            f"in {index_dir / EMBEDDER_FILE}, or build the index from '{model}' embeddings.")
+            f"({EMBEDDER_JSON} + its .npz from `skyfm discover`) in {index_dir}, or build the index from '{model}' embeddings.")
     return enc.embed(observations)
 
 

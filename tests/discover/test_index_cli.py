@@ -86,18 +86,16 @@ def test_query_needs_exactly_one_of_id_or_file(out):
     assert res.exit_code != 0 and "not in the index" in res.output
 
 
-class PickledEmbedder:
-    """Stands in for discovery's fitted embedder (pickled as embedder.pkl)."""
+class SavedEmbedder:
+    """Stands in for discovery's fitted embedder (embedder.json + embedder.npz)."""
 
     def transform(self, obs):
         return np.full((len(obs), 8), -1.0, np.float32)  # lies in the first cluster
 
 
-def test_query_by_file_prefers_the_pickled_embedder_and_checks_dims(out, tmp_path,
-                                                                     monkeypatch):
-    import pickle
-
+def test_query_by_file_prefers_the_saved_embedder_and_checks_dims(out, tmp_path, monkeypatch):
     import skyfm.data
+    import skyfm.discover.embed
     from skyfm.cli import serve_cmd
     from skyfm.errors import SkyfmError
 
@@ -118,7 +116,8 @@ def test_query_by_file_prefers_the_pickled_embedder_and_checks_dims(out, tmp_pat
     assert isinstance(res.exception, SkyfmError)
     assert "8-D vectors but encoder 'skyfm-lc-base' makes 128-D" in str(res.exception)
     # the discover OUT the index was built from holds the fitted embedder: it is used
-    (out / "embedder.pkl").write_bytes(pickle.dumps(PickledEmbedder()))
+    (out / skyfm.discover.embed.EMBEDDER_JSON).write_text("{}")
+    monkeypatch.setattr(skyfm.discover.embed, "load_embedder", lambda d: SavedEmbedder())
     res = runner.invoke(app, ["index", "query", str(out / "index"), "--file", str(obs_file),
                               "--k", "3", "--json"])
     assert res.exit_code == 0, res.output
