@@ -113,6 +113,7 @@ def evaluate_cmd(
     model: Annotated[str, typer.Option(help="shipped model name or directory")] = "skyfm-lc-base",
     finetune: Annotated[bool, typer.Option(
         help="also fine-tune the encoder end to end (rows 'skyfm-finetune'; slower)")] = False,
+    finetune_epochs: Annotated[int, typer.Option(help="epochs of fine-tuning")] = 5,
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
 
@@ -130,7 +131,8 @@ def evaluate_cmd(
             return lambda k=1: prog.advance(task, k)
 
         result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, encoder=model,
-                          progress=bar, finetune=finetune)
+                          progress=bar, finetune=finetune,
+                          finetune_epochs=finetune_epochs)
     Console().print(rich_table(result))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

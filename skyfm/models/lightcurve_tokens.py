@@ -7,8 +7,10 @@ One observation becomes one token. For every detection we keep
             divided by one robust scale per object (so relative amplitudes between bands survive);
 * ``e``     the 1-sigma error in the same scaled units (0 with ``e_known=0`` when unknown);
 * ``dt``    days since the first point (the model turns it into sinusoids of log-spaced periods);
-* ``phase`` the phase in [0, 1) at the object's best Lomb-Scargle period (a folded view; the
-            periodogram is the Rust one of the ``light-curve`` package);
+* ``phase`` the phase in [0, 1) at the object's best Lomb-Scargle period (a folded view; one
+            periodogram per object on all bands together: a coarse NFFT grid of the Rust
+            ``light-curve`` package, then its highest peaks refined by exact Lomb-Scargle sums,
+            see :func:`estimate_period`);
 * ``lam``   log10 of the band's effective wavelength in nm, so any survey's band names work.
 
 Per object, a context vector (log period, periodogram peak strength, log time span, log number
