@@ -19,7 +19,7 @@ app.add_typer(train_app, name="train")
 @train_app.command("lightcurves")
 def train_lightcurves(
     out: Annotated[Path, typer.Option(help="output directory (config.json + model.safetensors)")],
-    epochs: Annotated[int, typer.Option(help="passes over the corpus")] = 50,
+    epochs: Annotated[int, typer.Option(help="passes over the corpus")] = 45,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
     sim_per_class: Annotated[int, typer.Option(help="simulated curves per class and survey")] = 300,
     batch_size: Annotated[int, typer.Option()] = 256,
@@ -29,7 +29,7 @@ def train_lightcurves(
 ) -> None:
     """Pretrain the light-curve encoder (masked reconstruction + contrastive views + twin classes).
 
-    The shipped skyfm-lc-base weights come from the defaults (50 epochs) on a GPU.
+    The shipped skyfm-lc-base weights come from the defaults (45 epochs) on a GPU.
 
     Example: skyfm train lightcurves --out runs/lc --epochs 2 --sim-per-class 20
     """
