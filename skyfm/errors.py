@@ -43,3 +43,18 @@ class DataNotFoundError(SkyfmError, FileNotFoundError):
 
 class ChecksumError(SkyfmError):
     """A file's sha256 differs from the one the registry records."""
+
+
+class MissingExtraError(SkyfmError, ImportError):
+    """An optional dependency is not installed."""
+
+
+def require(module: str, extra: str):
+    """Import an optional dependency, or say which skyfm extra installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(f"this needs the optional package '{module}': "
+                                f"pip install 'skyfm[{extra}]'") from exc

@@ -71,11 +71,7 @@ def run_cmd(
     from skyfm.data import read
 
     kw = {"limit": limit} if limit is not None else {}
-    try:
-        obs = read(directory, **kw)
-    except TypeError:
-        obs = read(directory)
-        obs = obs[:limit] if limit else obs
+    obs = read(directory, **kw)
     console.print(f"read {len(obs)} observation(s) from {directory} "
                   f"({time.perf_counter() - t0:.1f} s)")
     embedder = None

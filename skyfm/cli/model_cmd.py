@@ -152,6 +152,10 @@ def export_cmd(
     """
     import numpy as np
 
+    from skyfm.errors import require
+
+    require("onnx", "onnx")
+    require("onnxruntime", "onnx")
     from skyfm.models.export import OnnxLightCurveEncoder, export_onnx
     from skyfm.models.lightcurve import LightCurveEncoder
 

@@ -189,8 +189,10 @@ def serve(
 
     Example: skyfm serve out --port 8000
     """
-    import uvicorn
+    from skyfm.errors import require
 
+    require("fastapi", "serve")
+    uvicorn = require("uvicorn", "serve")
     from skyfm.serve import create_app
 
     application = create_app(out, index_dir=index_dir)

@@ -182,6 +182,13 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
         from skyfm.data.io.images import read_image_file
 
         files = sorted(f for f in img_dir.iterdir() if f.name.lower().endswith(IMAGE_SUFFIXES))
+        others = [f.name for f in img_dir.iterdir() if f.is_file()
+                  and not f.name.lower().endswith(IMAGE_SUFFIXES)]
+        if others:
+            msg = (f"{img_dir}: {len(others)} file(s) with an unsupported suffix ignored, e.g. "
+                   f"{others[0]!r} (expected {', '.join(IMAGE_SUFFIXES)})")
+            report.warnings.append(msg)
+            warnings.warn(msg, stacklevel=2)
         if limit is not None:
             files = files[:limit]
         for f in files:
@@ -205,7 +212,25 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
         if "object_id" not in df.columns:
             raise DataFormatError("no object_id column", file=tab_file, field="object_id",
                                   expected="object_id plus feature columns")
+        if df["object_id"].isna().any() or (df["object_id"].astype(str).str.strip() == "").any():
+            raise DataFormatError("empty object_id", file=tab_file, field="object_id",
+                                  expected="an id on every row")
         df["object_id"] = df["object_id"].astype(str)
+        dup = df["object_id"].duplicated()
+        if dup.any():
+            raise DataFormatError(f"{int(dup.sum())} duplicate object_id(s), e.g. "
+                                  f"{df['object_id'][dup].iloc[0]!r}", file=tab_file,
+                                  field="object_id", expected="one row per object")
+        num = df.select_dtypes("number")
+        bad = ~np.isfinite(num.to_numpy(dtype=float))
+        if bad.any():
+            if strict:
+                col = num.columns[np.flatnonzero(bad.any(axis=0))[0]]
+                raise DataFormatError(f"{int(bad.sum())} non-finite value(s)", file=tab_file,
+                                      field=str(col), expected="finite numbers")
+            # kept as NaN (a missing value); counted so nothing changes silently
+            report.drop("non-finite table values (kept as NaN)", int(bad.sum()))
+            df[num.columns] = num.where(~bad)
         if limit is not None:
             df = df.iloc[:limit]
         label_col = None
@@ -218,6 +243,17 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
                                             dataset=dataset))
         cat.object_id = tab_file.name
         items.append(cat)
+    if labels and limit is None:
+        known = {str(o.object_id) for o in items if not isinstance(o, Catalog)}
+        for o in items:
+            if isinstance(o, Catalog):
+                known.update(o.object_ids)
+        unmatched = [k for k in labels if str(k) not in known]
+        if unmatched:
+            msg = (f"{p / 'labels.csv'}: {len(unmatched)} label(s) match no object, e.g. "
+                   f"{unmatched[0]!r}")
+            report.warnings.append(msg)
+            warnings.warn(msg, stacklevel=2)
     out = finish(items, report)
     return out
 

@@ -283,10 +283,8 @@ def _load_lc_encoder(name: str):
         from skyfm.models.lightcurve import LightCurveEncoder
     except ImportError as exc:
         return None, f"light-curve X model not installed ({exc.__class__.__name__})"
-    try:
-        return LightCurveEncoder.from_pretrained(name), None
-    except Exception as exc:  # noqa: BLE001 - missing weights, bad config: use the features
-        return None, f"could not load {name!r}: {exc}"
+    # A named model that exists but fails to load is a bug or a broken install: say so.
+    return LightCurveEncoder.from_pretrained(name), None
 
 
 class LightCurveEmbedder:

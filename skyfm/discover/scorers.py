@@ -303,12 +303,18 @@ def make_scorer(name: str, random_state: int = 0, **kwargs):
 
 
 def percentile_of(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Fraction of ``reference`` strictly below each value, in [0, 1] (mid-rank for ties)."""
-    ref = np.sort(np.asarray(reference, float))
+    """Fraction of ``reference`` strictly below each value, in [0, 1] (mid-rank for ties).
+
+    NaN values (objects a scorer could not score) get 0.5, the neutral middle, and NaNs in
+    ``reference`` are ignored, so an unscorable object never looks the most unusual."""
+    ref = np.asarray(reference, float)
+    ref = np.sort(ref[np.isfinite(ref)])
     v = np.asarray(values, float)
+    if ref.size == 0:
+        return np.full(v.shape, 0.5)
     lo = np.searchsorted(ref, v, side="left")
     hi = np.searchsorted(ref, v, side="right")
-    return (lo + hi) / (2.0 * len(ref))
+    return np.where(np.isfinite(v), (lo + hi) / (2.0 * len(ref)), 0.5)
 
 
 def _fusion_weights(names, weights: Mapping[str, float] | None) -> np.ndarray:

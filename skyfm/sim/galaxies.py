@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from skyfm.data.observations import Image, ObservationSet, Provenance, ReadReport
+from skyfm.errors import require
 
 __all__ = [
     "COMMON_GALAXY_CLASSES",
@@ -53,13 +54,13 @@ def _nmgy(mag: float) -> float:
 
 
 def _psf(band: str, fwhm_scatter: float = 1.0):
-    import galsim
+    galsim = require("galsim", "sim")
 
     return galsim.Moffat(beta=3.5, fwhm=PSF_FWHM[band] * fwhm_scatter)
 
 
 def _draw(profile, size: int, band: str, fwhm_scatter: float) -> np.ndarray:
-    import galsim
+    galsim = require("galsim", "sim")
 
     conv = galsim.Convolve(profile, _psf(band, fwhm_scatter))
     img = conv.drawImage(nx=size, ny=size, scale=PIXEL_SCALE)
@@ -67,7 +68,7 @@ def _draw(profile, size: int, band: str, fwhm_scatter: float) -> np.ndarray:
 
 
 def _sheared(prof, q: float, beta_rad: float):
-    import galsim
+    galsim = require("galsim", "sim")
 
     return prof.shear(q=float(np.clip(q, 0.05, 1.0)), beta=float(beta_rad) * galsim.radians)
 
@@ -153,7 +154,7 @@ def lensed_source(
 
 
 def _convolve_psf(arr: np.ndarray, band: str, fwhm_scatter: float) -> np.ndarray:
-    import galsim
+    galsim = require("galsim", "sim")
 
     src = galsim.InterpolatedImage(galsim.Image(arr, scale=PIXEL_SCALE), flux=float(arr.sum()))
     return _draw(src, arr.shape[0], band, fwhm_scatter)
@@ -161,7 +162,7 @@ def _convolve_psf(arr: np.ndarray, band: str, fwhm_scatter: float) -> np.ndarray
 
 def _galaxy(cls: str, size: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
     """Noise-free (3, size, size) image in nanomaggies and its true parameters."""
-    import galsim
+    galsim = require("galsim", "sim")
 
     see = rng.uniform(0.85, 1.2)  # seeing relative to the median
     mag_r = rng.uniform(15.5, 17.7)  # Galaxy Zoo-like bright galaxies

