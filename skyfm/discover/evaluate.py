@@ -43,6 +43,7 @@ Run everything with ``skyfm discover evaluate`` (table printed, JSON written).
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -225,7 +226,9 @@ def _stratified_half(labels: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- clean encoder
 
 #: where ``eval_openset_eros`` caches the encoder it pretrains without the left-out class
-OPENSET_ENCODER_DIR = Path("runs") / "openset_encoder"
+#: (the user's cache directory, not the working directory; ``--openset-encoder`` overrides it)
+OPENSET_ENCODER_DIR = (Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                       / "skyfm" / "openset_encoder")
 
 
 def openset_split(labels: np.ndarray, anomaly: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
