@@ -53,6 +53,18 @@ def wrap_errors(path, field: str | None = None, expected: str | None = None) -> 
                               field=field, expected=expected) from exc
 
 
+@contextlib.contextmanager
+def open_fits(path, field: str | None = "HDU", expected: str | None = "a valid FITS file"):
+    """``fits.open`` with astropy's header warnings silenced and every failure, in the open or
+    in the caller's body, turned into a :class:`DataFormatError` naming the file and field."""
+    from astropy.io import fits
+
+    with wrap_errors(path, field=field, expected=expected), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with fits.open(path, memmap=False) as hdul:
+            yield hdul
+
+
 class Dropper:
     """Counts dropped points per reason; raises instead when ``strict``."""
 

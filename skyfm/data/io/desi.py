@@ -12,12 +12,11 @@ OBJTYPE (TGT/SKY; empty for unassigned fibres with negative TARGETID), RA/Dec an
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from skyfm.data.io._common import Progress, check_file, finish, new_report, wrap_errors
+from skyfm.data.io._common import Progress, check_file, finish, new_report, open_fits
 from skyfm.data.observations import Provenance, Spectrum
 from skyfm.errors import DataFormatError
 
@@ -58,22 +57,17 @@ def _arm(hd, arm, p):
 
 def read_desi_file(path, *, combine: bool = True, dataset=None, report=None, strict=False,
                    limit=None) -> list[Spectrum]:
-    from astropy.io import fits
-
     p = check_file(path)
     report = report if report is not None else new_report(p)
-    with wrap_errors(p, field="HDU", expected="a DESI coadd FITS file"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(p, memmap=False) as hd:
-                names = {h.name for h in hd}
-                if "FIBERMAP" not in names:
-                    raise DataFormatError("missing HDU", file=p, field="FIBERMAP",
-                                          expected="a DESI coadd with a FIBERMAP table")
-                fm = hd["FIBERMAP"].data
-                arms = {a: _arm(hd, a, p) for a in ARMS if f"{a}_FLUX" in names}
-                fmcols = [c for c in FIBERMAP_META if c in fm.columns.names]
-                rows = [{c: fm[c][i] for c in fmcols} for i in range(len(fm))]
+    with open_fits(p, field="HDU", expected="a DESI coadd FITS file") as hd:
+        names = {h.name for h in hd}
+        if "FIBERMAP" not in names:
+            raise DataFormatError("missing HDU", file=p, field="FIBERMAP",
+                                  expected="a DESI coadd with a FIBERMAP table")
+        fm = hd["FIBERMAP"].data
+        arms = {a: _arm(hd, a, p) for a in ARMS if f"{a}_FLUX" in names}
+        fmcols = [c for c in FIBERMAP_META if c in fm.columns.names]
+        rows = [{c: fm[c][i] for c in fmcols} for i in range(len(fm))]
     if not arms:
         raise DataFormatError("no spectral arms", file=p, field="B_FLUX",
                               expected="B/R/Z_FLUX HDUs")

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
-from skyfm.data.io._common import check_file, wrap_errors
+from skyfm.data.io._common import check_file, open_fits
 from skyfm.errors import DataFormatError
 
 
@@ -14,13 +13,11 @@ def read_fits(path, *, dataset=None, **kw):
     from astropy.io import fits
 
     p = check_file(path)
-    with wrap_errors(p, field="HDU", expected="a valid FITS file"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with fits.open(p, memmap=False) as hd:
-            kinds = [("image" if getattr(h, "is_image", False) and h.data is not None
-                      and h.data.ndim in (2, 3) else
-                      "table" if isinstance(h, (fits.BinTableHDU, fits.TableHDU)) else None)
-                     for h in hd]
+    with open_fits(p) as hd:
+        kinds = [("image" if getattr(h, "is_image", False) and h.data is not None
+                  and h.data.ndim in (2, 3) else
+                  "table" if isinstance(h, (fits.BinTableHDU, fits.TableHDU)) else None)
+                 for h in hd]
     if "image" in kinds:
         from skyfm.data.io.images import read_images
 

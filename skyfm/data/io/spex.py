@@ -16,12 +16,19 @@ Pixels with non-finite wavelength or flux are dropped and counted.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from skyfm.data.io._common import Dropper, Progress, check_file, finish, new_report, wrap_errors
+from skyfm.data.io._common import (
+    Dropper,
+    Progress,
+    check_file,
+    finish,
+    new_report,
+    open_fits,
+    wrap_errors,
+)
 from skyfm.data.observations import Provenance, Spectrum
 from skyfm.errors import DataFormatError
 
@@ -82,20 +89,15 @@ def _units(header, source):
 
 def read_spex_file(path, *, label=None, meta=None, report=None, strict=False, dataset=None,
                    object_id=None) -> list[Spectrum]:
-    from astropy.io import fits
-
     p = check_file(path)
     report = report if report is not None else new_report(p)
-    with wrap_errors(p, field="PRIMARY", expected="a (gzipped) SpeX FITS spectrum"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(p, memmap=False) as hd:
-                data = hd[0].data
-                header = hd[0].header
-                if data is None:
-                    raise DataFormatError("primary HDU has no data", file=p, field="PRIMARY",
-                                          expected="a spectrum array")
-                data = np.array(data, dtype=float)
+    with open_fits(p, field="PRIMARY", expected="a (gzipped) SpeX FITS spectrum") as hd:
+        data = hd[0].data
+        header = hd[0].header
+        if data is None:
+            raise DataFormatError("primary HDU has no data", file=p, field="PRIMARY",
+                                  expected="a spectrum array")
+        data = np.array(data, dtype=float)
     wu, fu = _units(header, p)
     key = object_id or p.name.split(".")[0]
     out = []
