@@ -54,6 +54,7 @@ class LightCurveConfig:
     min_period: float = 0.1        # days, shortest period searched
     period_resolution: float = 1.0  # coarse periodogram grid points per 1/span
     period_candidates: int = 8     # highest coarse peaks refined exactly (0: plain grid peak)
+    period_harmonics: int = 3      # choose among peaks + daily aliases by a 3-term multi-band fit
     mask_fraction: float = 0.3     # pretraining: fraction of points whose value is hidden
     proj_dim: int = 64             # contrastive projection
     twin_classes: tuple = ()       # digital-twin classes of the auxiliary pretraining head
@@ -190,10 +191,11 @@ _FORKED_CURVES: Sequence | None = None  # set before forking workers: they read,
 
 
 def _prepare_chunk(job) -> list:
-    lcs, min_period, resolution, candidates = job
+    lcs, min_period, resolution, candidates, harmonics = job
     if isinstance(lcs, slice):
         lcs = _FORKED_CURVES[lcs]
-    return tok.prepare_many(lcs, min_period, resolution, period_candidates=candidates)
+    return tok.prepare_many(lcs, min_period, resolution, period_candidates=candidates,
+                            period_harmonics=harmonics)
 
 
 INPUT_NAMES = ["x", "e", "e_known", "dt", "phase", "lam", "mask", "ctx", "band_lam", "band_feat",
@@ -276,7 +278,7 @@ class LightCurveEncoder:
         (normalisation + periodogram) in worker processes while the caller keeps working."""
         c = self.config
         starts = list(range(0, len(light_curves), chunk))
-        args = (c.min_period, c.period_resolution, c.period_candidates)
+        args = (c.min_period, c.period_resolution, c.period_candidates, c.period_harmonics)
         if n_jobs > 1 and len(starts) > 1:
             import multiprocessing as mp
 

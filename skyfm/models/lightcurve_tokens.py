@@ -188,45 +188,138 @@ def _refined_peak(tt: np.ndarray, vv: np.ndarray, freq: np.ndarray, power: np.nd
     return (1.0 / best_f, snr) if best_f > 0 else None
 
 
+SIDEREAL_DAY_FREQ = 1.0027379  # cycles per day: ground-based sampling aliases peaks by this
+FOURIER_CANDIDATES = 16        # refined peaks/aliases with the most one-term power get the fit
+
+
+def _fourier_chi2(t: np.ndarray, y: np.ndarray, w: np.ndarray, onehot: np.ndarray,
+                  freqs: np.ndarray, harmonics: int) -> np.ndarray:
+    """Weighted chi^2 of the best fit, at each frequency (cycles/day), of one Fourier series of
+    ``harmonics`` terms shared by all bands plus an offset per band (``onehot`` (bands, n)):
+    the multi-band, multi-harmonic periodogram of VanderPlas & Ivezic (2015) with no per-band
+    shape terms. Solved as normal equations, all frequencies at once."""
+    z1 = np.exp(2j * np.pi * freqs[:, None] * t[None, :])       # (C, n)
+    cols = [np.broadcast_to(onehot, (freqs.size, *onehot.shape))]
+    zk = z1
+    for k in range(harmonics):
+        if k:
+            zk = zk * z1
+        cols += [zk.real[:, None], zk.imag[:, None]]
+    X = np.concatenate(cols, 1)                                 # (C, p, n)
+    Xw = X * w
+    A = Xw @ X.transpose(0, 2, 1)
+    b = Xw @ y
+    A += 1e-9 * np.trace(A, axis1=1, axis2=2)[:, None, None] * np.eye(A.shape[1])
+    try:
+        sol = np.linalg.solve(A, b[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        sol = np.einsum("cij,cj->ci", np.linalg.pinv(A), b)
+    return float((w * y * y).sum()) - (sol * b).sum(1)
+
+
+def _alias_resolved_peak(tt, vv, freq, power, candidates, err, band, harmonics):
+    """Choose among the highest coarse peaks *and their one- and two-day aliases* the frequency
+    whose multi-band ``harmonics``-term Fourier fit (weighted by the errors) leaves the smallest
+    chi^2. A one-term periodogram cannot tell a pulsator's true peak from its daily aliases
+    (their powers are nearly equal under nightly sampling); the non-sinusoidal shape of real
+    light curves can. Each candidate is first refined on the exact one-term periodogram."""
+    if power.size < 4 or not np.isfinite(power).all():
+        return None
+    inner = power[1:-1]
+    peaks = np.flatnonzero((inner >= power[:-2]) & (inner >= power[2:])) + 1
+    if peaks.size == 0:
+        return None
+    if peaks.size > candidates:
+        peaks = peaks[np.argpartition(power[peaks], -candidates)[-candidates:]]
+    f0 = freq[peaks] / (2 * math.pi)
+    fmax = float(freq[-1]) / (2 * math.pi)
+    span = float(tt[-1] - tt[0])
+    cand = [f0]
+    for a in (1, 2):
+        cand += [np.abs(f0 - a * SIDEREAL_DAY_FREQ), f0 + a * SIDEREAL_DAY_FREQ]
+    step = float(freq[1] - freq[0]) / (2 * math.pi)
+    f = np.unique(np.concatenate(cand))
+    f = f[(f > 0.5 / span) & (f <= fmax)]
+    y = vv - vv.mean()
+    var = float(y.var(ddof=1))
+    if f.size == 0 or not var > 0:
+        return None
+    t2pi = 2 * math.pi * (tt - tt[0])
+    offsets = step * np.linspace(-0.5, 0.5, 5)
+    pw = _ls_power(t2pi, y, f + offsets[0], offsets[1] - offsets[0], offsets.size, 2 * var)
+    best = np.argmax(pw, 1)
+    f_ref = f + offsets[best]
+    p_ref = pw[np.arange(f.size), best]
+    ok = np.flatnonzero(f_ref > 0)
+    ok = ok[np.argsort(p_ref[ok])[::-1][:FOURIER_CANDIDATES]]  # the strongest go on to the fit
+    f_ref, p_ref = f_ref[ok], p_ref[ok]
+    bands, inv = np.unique(band, return_inverse=True)
+    onehot = (inv[None, :] == np.arange(bands.size)[:, None]).astype(np.float64)
+    e = np.asarray(err, float)
+    good = np.isfinite(e) & (e > 0)
+    e = np.where(good, e, np.median(e[good]) if good.any() else 1.0)
+    w = 1.0 / (e**2 + (0.1 * np.median(e)) ** 2)
+    chi2 = _fourier_chi2(tt - tt[0], vv, w, onehot, f_ref, harmonics)
+    k = int(np.argmin(chi2))
+    sd = float(power.std())
+    snr = (float(p_ref[k]) - float(power.mean())) / sd if sd > 0 else 0.0
+    return 1.0 / f_ref[k], snr
+
+
 def _search_one(t: np.ndarray, v: np.ndarray, min_period: float, resolution: float,
-                candidates: int) -> tuple[float, float]:
+                candidates: int, err: np.ndarray | None = None, band: np.ndarray | None = None,
+                harmonics: int = 0) -> tuple[float, float]:
     span = float(t[-1] - t[0]) if t.size else 0.0
     task = _periodogram_task(t, v, min_period, resolution)
     if task is None:
         return max(span, 1.0), 0.0
     _, pg, (tt, vv) = task
     try:
-        if candidates:
+        if candidates and harmonics:
+            _, idx = np.unique(t, return_index=True)
+            e = np.ones(t.size) if err is None else np.asarray(err, float)
+            b = np.zeros(t.size, int) if band is None else np.asarray(band)
+            freq, power = pg.freq_power(tt, vv)
+            res = _alias_resolved_peak(tt, vv, np.asarray(freq), np.asarray(power), candidates,
+                                       e[idx], b[idx], harmonics)
+        elif candidates:
             freq, power = pg.freq_power(tt, vv)
             res = _refined_peak(tt, vv, np.asarray(freq), np.asarray(power), candidates)
         else:
             res = pg(tt, vv)
-    except (ValueError, RuntimeError):
+    except (ValueError, RuntimeError, np.linalg.LinAlgError):
         res = None
     return _clean_period(res, span)
 
 
 def estimate_period(t: np.ndarray, v: np.ndarray, min_period: float = 0.1,
-                    resolution: float = 3.0, candidates: int = 0) -> tuple[float, float]:
+                    resolution: float = 3.0, candidates: int = 0, err: np.ndarray | None = None,
+                    band: np.ndarray | None = None, harmonics: int = 0) -> tuple[float, float]:
     """Best Lomb-Scargle period (days) and its peak signal-to-noise, on band-centred values.
 
     Searches periods from ``min_period`` up to the time span (NFFT periodogram of the
     ``light-curve`` package, ``resolution`` grid points per 1/span). With ``candidates > 0``
     the grid may be coarse (resolution 1): that many highest peaks are refined exactly
     (see :func:`_refined_peak`) -- about 3x faster than resolution 3 and at least as close to
-    catalogue periods. Returns (span, 0) for fewer than 8 points."""
-    return _search_one(t, v, min_period, resolution, candidates)
+    catalogue periods. With ``harmonics > 0`` as well, the choice among those peaks and their
+    daily aliases is made by a multi-band Fourier fit of that many terms (``err`` and ``band``,
+    one per point, weight it and give each band its own offset; see
+    :func:`_alias_resolved_peak`). Returns (span, 0) for fewer than 8 points."""
+    return _search_one(t, v, min_period, resolution, candidates, err, band, harmonics)
 
 
-def estimate_periods(curves: Sequence[tuple[np.ndarray, np.ndarray]], min_period: float = 0.1,
-                     resolution: float = 3.0, n_jobs: int = 1,
-                     candidates: int = 0) -> list[tuple[float, float]]:
-    """:func:`estimate_period` for many (t, v) curves (Rust threads when ``candidates == 0``)."""
+def estimate_periods(curves: Sequence[tuple], min_period: float = 0.1,
+                     resolution: float = 3.0, n_jobs: int = 1, candidates: int = 0,
+                     harmonics: int = 0) -> list[tuple[float, float]]:
+    """:func:`estimate_period` for many (t, v) or (t, v, err, band) curves (Rust threads when
+    ``candidates == 0``)."""
     if candidates:
-        return [_search_one(t, v, min_period, resolution, candidates) for t, v in curves]
+        return [_search_one(c[0], c[1], min_period, resolution, candidates,
+                            *(c[2:4] if len(c) >= 4 else (None, None)), harmonics)
+                for c in curves]
     out: list = [None] * len(curves)
     groups: dict = {}
-    for i, (t, v) in enumerate(curves):
+    for i, (t, v, *_) in enumerate(curves):
         task = _periodogram_task(t, v, min_period, resolution)
         span = float(t[-1] - t[0]) if t.size else 0.0
         if task is None:
@@ -317,14 +410,19 @@ def _finish(d: dict, period: float, snr: float) -> Prepared:
                     band_feat=band_feat.astype(np.float32))
 
 
+def _search_input(d: dict) -> tuple:
+    return d["t"], d["centred"] / d["scale"], d["e"] / d["scale"], d["inv"]
+
+
 def prepare(lc, min_period: float = 0.1, period_resolution: float = 3.0,
             max_points: int | None = 2000, period: float | None = None,
-            period_candidates: int = 0) -> Prepared:
+            period_candidates: int = 0, period_harmonics: int = 0) -> Prepared:
     """Normalise one LightCurve (detections only) into a :class:`Prepared`."""
     d = _normalise(lc, max_points)
     if period is None:
-        period, snr = estimate_period(d["t"], d["centred"] / d["scale"], min_period,
-                                      period_resolution, period_candidates)
+        t, v, e, b = _search_input(d)
+        period, snr = estimate_period(t, v, min_period, period_resolution, period_candidates,
+                                      e, b, period_harmonics)
     else:
         snr = 0.0
     return _finish(d, period, snr)
@@ -332,11 +430,11 @@ def prepare(lc, min_period: float = 0.1, period_resolution: float = 3.0,
 
 def prepare_many(lcs: Sequence, min_period: float = 0.1, period_resolution: float = 3.0,
                  max_points: int | None = 2000, n_jobs: int = 1,
-                 period_candidates: int = 0) -> list[Prepared]:
+                 period_candidates: int = 0, period_harmonics: int = 0) -> list[Prepared]:
     """:func:`prepare` for many curves (see :func:`estimate_periods` for ``n_jobs``)."""
     norm = [_normalise(lc, max_points) for lc in lcs]
-    periods = estimate_periods([(d["t"], d["centred"] / d["scale"]) for d in norm], min_period,
-                               period_resolution, n_jobs, period_candidates)
+    periods = estimate_periods([_search_input(d) for d in norm], min_period,
+                               period_resolution, n_jobs, period_candidates, period_harmonics)
     return [_finish(d, p, s) for d, (p, s) in zip(norm, periods)]
 
 

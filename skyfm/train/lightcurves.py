@@ -119,7 +119,8 @@ def prepare_corpus(curves: list, mcfg: LightCurveConfig | None = None, n_jobs: i
 
     def one(c):
         return tok.prepare(c, mcfg.min_period, mcfg.period_resolution,
-                            period_candidates=mcfg.period_candidates)
+                            period_candidates=mcfg.period_candidates,
+                            period_harmonics=mcfg.period_harmonics)
 
     if n_jobs > 1:
         from concurrent.futures import ThreadPoolExecutor

@@ -44,3 +44,52 @@ def test_short_or_constant_curves_fall_back_to_the_span():
     t = np.linspace(0, 50, 40)
     p, snr = tok.estimate_period(t, np.zeros(40), candidates=8)
     assert p == 50.0 and snr == 0.0
+
+
+def _nightly_sawtooth(period, seed, n=120, bands=("B", "R"), spread_h=0.5, noise=0.1):
+    """An RRab-like sawtooth seen from the ground: one visit a night within ~``spread_h`` of the
+    same sidereal time, seasons with gaps -- the sampling whose one-day aliases fool a
+    one-term periodogram. Returns t, centred values, errors, band index."""
+    rng = np.random.default_rng(seed)
+    nights = np.sort(rng.choice(np.arange(900), n, replace=False)).astype(float)
+    nights = nights[(nights % 365) < 240]                    # the target sets for a season
+    t = nights / 1.0027379 + rng.normal(0, spread_h / 24, nights.size)
+    ph = (t / period) % 1.0
+    shape = np.where(ph < 0.15, ph / 0.15, 1 - (ph - 0.15) / 0.85)  # fast rise, slow decline
+    b = rng.integers(0, len(bands), t.size)
+    amp = np.array([1.0, 0.7])[b]
+    err = np.full(t.size, noise)
+    v = -amp * shape + rng.normal(0, noise, t.size)
+    for k in range(len(bands)):
+        v[b == k] -= np.median(v[b == k])
+    return t, v, err, b
+
+
+def test_multiband_fourier_fit_resolves_daily_aliases():
+    """Over many nightly-sampled pulsators the 3-term multi-band choice among peaks and their
+    daily aliases recovers the true period far more often than the one-term peak (here
+    ~0.8 against ~0.3)."""
+    periods = np.random.default_rng(5).uniform(0.3, 0.8, 40)
+
+    def hits(harmonics):
+        ok = 0
+        for s, p in enumerate(periods):
+            t, v, e, b = _nightly_sawtooth(p, s)
+            got, _ = tok.estimate_period(t, v, 0.1, 1.0, 8, err=e, band=b, harmonics=harmonics)
+            ok += abs(got / p - 1) < 0.01
+        return ok / periods.size
+
+    one, three = hits(0), hits(3)
+    assert three >= 0.7
+    assert three >= one + 0.3
+
+
+def test_fourier_chi2_is_zero_for_an_exact_multiband_series():
+    t = np.linspace(0, 30, 120)
+    b = np.arange(t.size) % 2
+    f = 0.37
+    y = np.sin(2 * np.pi * f * t) + 0.3 * np.cos(4 * np.pi * f * t) + np.where(b, 0.5, -0.2)
+    onehot = (b[None, :] == np.arange(2)[:, None]).astype(float)
+    chi2 = tok._fourier_chi2(t, y, np.ones(t.size), onehot, np.array([f, 0.29]), 3)
+    assert chi2[0] < 1e-6 * (y**2).sum()
+    assert chi2[1] > 0.1 * (y**2).sum()
