@@ -70,7 +70,7 @@ class FineTuneClassifier:
 
     The encoder is copied, so the one passed in stays unchanged."""
 
-    def __init__(self, encoder=None, epochs: int = 5, lr: float = 3e-4, head_lr: float = 3e-3,
+    def __init__(self, encoder=None, epochs: int = 15, lr: float = 3e-4, head_lr: float = 3e-3,
                  batch_size: int = 64, device: str = "cpu", seed: int = 0,
                  augment: bool = True):
         self.encoder = encoder
@@ -118,7 +118,8 @@ class FineTuneClassifier:
             for i in range(0, len(order), self.batch_size):
                 idx = order[i:i + self.batch_size]
                 arr = tok.collate([prepared[j] for j in idx], cfg.max_len, cfg.max_bands,
-                                  rng if self.augment else None, 0.6, 0.5 if self.augment else 0)
+                                  rng if self.augment else None, 0.6, 0.5 if self.augment else 0,
+                                  fold_multiple=cfg.fold_multiple)
                 z = model.embed_tensors(**batch_to_tensors(arr, self.device))
                 loss = F.cross_entropy(self.head_(z), torch.as_tensor(y[idx], device=self.device),
                                        weight=weight)

@@ -2,8 +2,9 @@
 
 Tokens (see :mod:`skyfm.models.lightcurve_tokens`): one per observation, carrying the
 normalised value and its error, a continuous time encoding (sinusoids of the time since the
-first point at log-spaced periods from 0.1 d to 3000 d), a folded view (harmonics of the phase
-at the object's Lomb-Scargle period) and a band embedding computed from the band's effective
+first point at log-spaced periods from 0.1 d to 3000 d), folded views (harmonics of the phase
+at the object's period and, with ``fold_double``, at twice it, where an eclipsing binary's
+unequal minima show) and a band embedding computed from the band's effective
 wavelength (so unseen band names work). Three extra tokens come first: a learned [CLS], a
 context token (period, periodogram peak, span, number of points, scale, error level) and one
 summary token per band (colour, band scale, share of points).
@@ -47,7 +48,7 @@ class LightCurveConfig:
     time_min_period: float = 0.1   # days
     time_max_period: float = 3000.0
     n_phase_harmonics: int = 4
-    fold_double: bool = False      # also fold at twice the period (eclipsing binaries' true one)
+    fold_double: bool = True       # also fold at twice the period (eclipsing binaries' true one)
     n_lambda_freqs: int = 4
     max_len: int = 200             # points per curve seen by the model (longer: subsampled)
     max_bands: int = 6
@@ -62,6 +63,11 @@ class LightCurveConfig:
 
     def __post_init__(self):
         self.twin_classes = tuple(self.twin_classes)
+
+    @property
+    def fold_multiple(self) -> int:
+        """The multiple of the period at which ``collate`` computes the phase input."""
+        return 2 if self.fold_double else 1
 
     @property
     def embed_dim(self) -> int:
@@ -141,12 +147,14 @@ class LightCurveModel(nn.Module):
         hidef = hide.to(x.dtype)
         keep = 1.0 - hidef
         wt = dt.unsqueeze(-1) * self.omega
-        wp = phase.unsqueeze(-1) * self.harm
-        folds = [torch.sin(wp), torch.cos(wp)]
-        if self.config.fold_double:  # phase at 2P; the period is in the context (log10 days)
-            cyc = dt / (2.0 * torch.pow(10.0, ctx[:, :1]))
-            wp2 = (cyc - torch.floor(cyc)).unsqueeze(-1) * self.harm
-            folds += [torch.sin(wp2), torch.cos(wp2)]
+        if self.config.fold_double:  # ``phase`` is at 2P; the phase at P follows from it
+            ph1 = 2.0 * phase
+            ph1 = ph1 - torch.floor(ph1)
+            wp, wp2 = ph1.unsqueeze(-1) * self.harm, phase.unsqueeze(-1) * self.harm
+            folds = [torch.sin(wp), torch.cos(wp), torch.sin(wp2), torch.cos(wp2)]
+        else:
+            wp = phase.unsqueeze(-1) * self.harm
+            folds = [torch.sin(wp), torch.cos(wp)]
         feats = torch.cat([(x * keep).unsqueeze(-1), (e * keep).unsqueeze(-1),
                            (e_known * keep).unsqueeze(-1), torch.sin(wt), torch.cos(wt),
                            *folds, hidef.unsqueeze(-1)], -1)
@@ -270,6 +278,11 @@ class LightCurveEncoder:
 
     # -- inference ----------------------------------------------------------
     @property
+    def fold_multiple(self) -> int:
+        """The multiple of the period at which ``collate`` computes the phase input."""
+        return 2 if self.fold_double else 1
+
+    @property
     def embed_dim(self) -> int:
         return self.config.embed_dim
 
@@ -316,7 +329,8 @@ class LightCurveEncoder:
         for i in range(0, len(order), batch_size):
             idx = order[i:i + batch_size]
             yield idx, tok.collate([prepared[j] for j in idx], self.config.max_len,
-                                   self.config.max_bands)
+                                   self.config.max_bands,
+                                   fold_multiple=self.config.fold_multiple)
 
     def _embed_prepared(self, prepared, batch_size, out, offset, progress):
         for idx, batch in self._batches(prepared, batch_size):

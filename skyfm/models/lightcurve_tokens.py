@@ -7,10 +7,11 @@ One observation becomes one token. For every detection we keep
             divided by one robust scale per object (so relative amplitudes between bands survive);
 * ``e``     the 1-sigma error in the same scaled units (0 with ``e_known=0`` when unknown);
 * ``dt``    days since the first point (the model turns it into sinusoids of log-spaced periods);
-* ``phase`` the phase in [0, 1) at the object's best Lomb-Scargle period (a folded view; one
-            periodogram per object on all bands together: a coarse NFFT grid of the Rust
-            ``light-curve`` package, then its highest peaks refined by exact Lomb-Scargle sums,
-            see :func:`estimate_period`);
+* ``phase`` the phase in [0, 1) at the object's period (or twice it; a folded view). One
+            period search per object on all bands together: a coarse NFFT grid of the Rust
+            ``light-curve`` package, its highest peaks and their daily aliases refined by exact
+            Lomb-Scargle sums, then the one whose 3-term multi-band Fourier fit is best (see
+            :func:`estimate_period`);
 * ``lam``   log10 of the band's effective wavelength in nm, so any survey's band names work.
 
 Per object, a context vector (log period, periodogram peak strength, log time span, log number
@@ -465,11 +466,19 @@ def select(p: Prepared, max_len: int, rng: np.random.Generator | None = None,
 
 def collate(prepared: Sequence[Prepared], max_len: int, max_bands: int,
             rng: np.random.Generator | None = None, min_keep: float = 1.0,
-            noise: float = 0.0) -> dict[str, np.ndarray]:
+            noise: float = 0.0, fold_multiple: int = 1, inflate: float = 0.0,
+            outliers: float = 0.0) -> dict[str, np.ndarray]:
     """Pad a list of :class:`Prepared` into arrays (B, L) / (B, max_bands, ...) with masks.
 
-    ``mask`` is True at real points. ``noise`` adds Gaussian noise of ``noise`` x error to x
-    (a training augmentation)."""
+    ``mask`` is True at real points; ``phase`` is the phase at ``fold_multiple`` x the period
+    (2: the model can fold at both P and 2P, see ``LightCurveConfig.fold_double``).
+    Training augmentations (with ``rng``): ``noise`` adds Gaussian noise of ``noise`` x error
+    to x; ``inflate`` makes half of the curves noisier as a fainter star would be: extra noise
+    of k x error, k uniform in [0, ``inflate``], with the error raised to match, so that a
+    class cannot be told by its signal-to-noise ratio alone; ``outliers`` is the share of
+    curves that get a few bad points (1 + Poisson(0.5 % of the points), each 3-10 robust scales
+    off, either way, errors unchanged), as real photometry has and the digital twin has not,
+    so that a lone deviant point does not read as an eclipse."""
     sel = [select(p, max_len, rng, min_keep) for p in prepared]
     B = len(prepared)
     L = max(1, max((len(s) for s in sel), default=1))
@@ -486,14 +495,23 @@ def collate(prepared: Sequence[Prepared], max_len: int, max_bands: int,
         k = len(s)
         dt = p.dt[s]
         dt = dt - dt[0] if k else dt
-        x = p.x[s]
+        x, e = p.x[s], p.e[s]
         if noise and rng is not None and k:
-            x = x + noise * p.e[s] * rng.standard_normal(k).astype(np.float32)
+            x = x + noise * e * rng.standard_normal(k).astype(np.float32)
+        if inflate and rng is not None and k and rng.random() < 0.5:
+            f = np.float32(rng.uniform(0.0, inflate))
+            x = x + f * e * rng.standard_normal(k).astype(np.float32)
+            e = e * np.sqrt(1.0 + f * f)
+        if outliers and rng is not None and k > 4 and rng.random() < outliers:
+            m = min(k // 4, 1 + rng.poisson(0.005 * k))
+            at = rng.choice(k, size=m, replace=False)
+            x = x.copy()
+            x[at] += (rng.choice([-1.0, 1.0], m) * rng.uniform(3.0, 10.0, m)).astype(np.float32)
         out["x"][i, :k] = x
-        out["e"][i, :k] = p.e[s]
+        out["e"][i, :k] = e
         out["e_known"][i, :k] = p.e_known[s]
         out["dt"][i, :k] = dt
-        out["phase"][i, :k] = np.mod(p.dt[s] / p.period, 1.0)
+        out["phase"][i, :k] = np.mod(p.dt[s] / (fold_multiple * p.period), 1.0)
         out["lam"][i, :k] = p.lam[s]
         out["mask"][i, :k] = True
         out["ctx"][i] = p.ctx

@@ -58,7 +58,7 @@ def parse_settings(text: str) -> list[int | str]:
 def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 100, "all"),
              n_draws: int = 3, encoder="skyfm-lc-base", seed: int = 0,
              progress: Progress = None, finetune: bool = False,
-             finetune_epochs: int = 5) -> dict:
+             finetune_epochs: int = 15) -> dict:
     """Train both methods on labelled subsets of ``train`` and score on ``test``.
 
     ``finetune`` adds rows ``skyfm-finetune``: the encoder and a linear head trained end to end

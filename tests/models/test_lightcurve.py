@@ -93,3 +93,40 @@ def test_parallel_tokenising_gives_the_same_embeddings(encoder):
     lcs = [make_lc(30 + 7 * i, seed=40 + i) for i in range(80)]
     np.testing.assert_array_equal(encoder.embed(lcs, batch_size=16),
                                   encoder.embed(lcs, batch_size=16, n_jobs=2))
+
+
+def test_double_fold_phase_input_is_at_twice_the_period():
+    p = tok.prepare(make_lc(80, period=0.9))
+    one = tok.collate([p], 200, 6)["phase"][0]
+    two = tok.collate([p], 200, 6, fold_multiple=2)["phase"][0]
+    np.testing.assert_allclose(two, np.mod(p.dt / (2 * p.period), 1.0), atol=1e-6)
+    # the phase at P the model derives from the 2P one is the plain fold
+    np.testing.assert_allclose(np.mod(2 * two, 1.0), one, atol=1e-5)
+    assert LightCurveConfig(fold_double=True).fold_multiple == 2
+
+
+def test_noise_inflation_raises_errors_and_leaves_the_rest_alone():
+    ps = [tok.prepare(make_lc(60, seed=i)) for i in range(40)]
+    plain = tok.collate(ps, 200, 6, np.random.default_rng(3), min_keep=1.0)
+    again = tok.collate(ps, 200, 6, np.random.default_rng(3), min_keep=1.0, inflate=0.0)
+    for k in plain:  # inflate=0 draws nothing extra: the same views, bit for bit
+        np.testing.assert_array_equal(plain[k], again[k])
+    noisy = tok.collate(ps, 200, 6, np.random.default_rng(3), min_keep=1.0, inflate=2.0)
+    m = plain["mask"]
+    ratio = noisy["e"][:, 0] / plain["e"][:, 0]
+    assert (ratio > 1.01).sum() >= 10 and (np.isclose(ratio, 1.0)).sum() >= 10
+    assert ratio.max() <= np.sqrt(5.0) + 1e-5
+    raised = ratio > 1.01
+    assert np.abs(noisy["x"] - plain["x"])[raised][m[raised]].mean() > 0
+    np.testing.assert_array_equal(noisy["x"][~raised], plain["x"][~raised])
+
+
+def test_outlier_augmentation_moves_a_few_points_far():
+    ps = [tok.prepare(make_lc(200, seed=i)) for i in range(30)]
+    plain = tok.collate(ps, 200, 6, np.random.default_rng(4), min_keep=1.0)
+    bad = tok.collate(ps, 200, 6, np.random.default_rng(4), min_keep=1.0, outliers=1.0)
+    moved = np.abs(bad["x"] - plain["x"]) > 1e-6
+    per_curve = moved.sum(1)
+    assert (per_curve >= 1).all() and per_curve.max() <= 200 // 4
+    assert (np.abs(bad["x"] - plain["x"])[moved] >= 3.0 - 1e-5).all()
+    np.testing.assert_array_equal(bad["e"], plain["e"])
