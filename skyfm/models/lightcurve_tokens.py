@@ -149,12 +149,8 @@ def _ls_power(t2pi: np.ndarray, y: np.ndarray, f0: np.ndarray, df: float, m: int
     return ((yc * ss - ys * cs) * yc + (ys * cc - yc * cs) * ys) / den / norm
 
 
-def _refined_peak(tt: np.ndarray, vv: np.ndarray, freq: np.ndarray, power: np.ndarray,
-                  candidates: int) -> tuple[float, float] | None:
-    """Best period and its peak SNR from a coarse periodogram: the ``candidates`` highest local
-    maxima are re-evaluated exactly (direct Lomb-Scargle sums) at quarter steps around
-    each, the best refined by a parabola, so a coarse grid (resolution ~1) loses no accuracy. The SNR is the
-    ``light-curve`` one: (peak power - mean power) / std of power over the grid."""
+def _top_peaks(power: np.ndarray, candidates: int) -> np.ndarray | None:
+    """Indices of the ``candidates`` highest local maxima of a periodogram (None: none usable)."""
     if power.size < 4 or not np.isfinite(power).all():
         return None
     inner = power[1:-1]
@@ -163,6 +159,18 @@ def _refined_peak(tt: np.ndarray, vv: np.ndarray, freq: np.ndarray, power: np.nd
         return None
     if peaks.size > candidates:
         peaks = peaks[np.argpartition(power[peaks], -candidates)[-candidates:]]
+    return peaks
+
+
+def _refined_peak(tt: np.ndarray, vv: np.ndarray, freq: np.ndarray, power: np.ndarray,
+                  candidates: int) -> tuple[float, float] | None:
+    """Best period and its peak SNR from a coarse periodogram: the ``candidates`` highest local
+    maxima are re-evaluated exactly (direct Lomb-Scargle sums) at quarter steps around
+    each, the best refined by a parabola, so a coarse grid (resolution ~1) loses no accuracy. The SNR is the
+    ``light-curve`` one: (peak power - mean power) / std of power over the grid."""
+    peaks = _top_peaks(power, candidates)
+    if peaks is None:
+        return None
     top = peaks
     step = float(freq[1] - freq[0]) / (2 * math.pi)  # cycles/day
     y = vv - vv.mean()
@@ -224,14 +232,9 @@ def _alias_resolved_peak(tt, vv, freq, power, candidates, err, band, harmonics):
     chi^2. A one-term periodogram cannot tell a pulsator's true peak from its daily aliases
     (their powers are nearly equal under nightly sampling); the non-sinusoidal shape of real
     light curves can. Each candidate is first refined on the exact one-term periodogram."""
-    if power.size < 4 or not np.isfinite(power).all():
+    peaks = _top_peaks(power, candidates)
+    if peaks is None:
         return None
-    inner = power[1:-1]
-    peaks = np.flatnonzero((inner >= power[:-2]) & (inner >= power[2:])) + 1
-    if peaks.size == 0:
-        return None
-    if peaks.size > candidates:
-        peaks = peaks[np.argpartition(power[peaks], -candidates)[-candidates:]]
     f0 = freq[peaks] / (2 * math.pi)
     fmax = float(freq[-1]) / (2 * math.pi)
     span = float(tt[-1] - tt[0])
