@@ -43,7 +43,6 @@ def train_lightcurves(
     from skyfm.train.lightcurves import (
         PretrainConfig,
         build_corpus,
-        corpus_digest,
         load_corpus,
         prepare_corpus,
         pretrain,
@@ -61,7 +60,6 @@ def train_lightcurves(
     with progress_task("pretraining", steps) as advance:
         enc, summary = pretrain(cfg, device=device, corpus=data, log=con.print, progress=advance)
     summary["command"] = shlex.join(["skyfm", *sys.argv[1:]])
-    summary["corpus_digest"] = corpus_digest(*data)
     enc.save_pretrained(out, extra=summary)
     con.print(f"saved to {out} (wall time {summary['wall_time_s']} s on {device})")
 
@@ -93,6 +91,7 @@ def train_corpus(
     prepared, labels = prepare_corpus(build_corpus(cfg, log=con.print), n_jobs=2, log=con.print)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_corpus(out, prepared, labels)
+    # the digest of the file as training will load it (values stored as float16)
     con.print(f"{len(prepared)} curves -> {out} (content digest {corpus_digest(*load_corpus(out))})")
 
 

@@ -278,11 +278,6 @@ class LightCurveEncoder:
 
     # -- inference ----------------------------------------------------------
     @property
-    def fold_multiple(self) -> int:
-        """The multiple of the period at which ``collate`` computes the phase input."""
-        return 2 if self.fold_double else 1
-
-    @property
     def embed_dim(self) -> int:
         return self.config.embed_dim
 

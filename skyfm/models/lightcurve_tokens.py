@@ -99,7 +99,8 @@ _PERIODOGRAMS: dict = {}
 
 def _periodogram_task(t: np.ndarray, v: np.ndarray, min_period: float, resolution: float,
                       peaks: int = 1):
-    """(cache key, periodogram, (t, v)) for one curve, or None when too short to search.
+    """(cache key, periodogram, (t, v), kept) for one curve, or None when too short to search;
+    ``kept`` indexes the points left after merging repeated time stamps.
 
     The grid runs from 1 / (``resolution`` x span) up to 2 pi / ``min_period`` (angular), its top
     rounded up to a power of 1.25 of the average Nyquist frequency so few periodograms are built."""
@@ -119,7 +120,7 @@ def _periodogram_task(t: np.ndarray, v: np.ndarray, min_period: float, resolutio
     if pg is None:
         pg = _PERIODOGRAMS[key] = lcp.Periodogram(peaks=peaks, fast=True, nyquist="average",
                                                    max_freq_factor=factor, resolution=resolution)
-    return key, pg, (tt.astype(np.float64), np.ascontiguousarray(v[idx], dtype=np.float64))
+    return key, pg, (tt.astype(np.float64), np.ascontiguousarray(v[idx], dtype=np.float64)), idx
 
 
 def _clean_period(res, span: float) -> tuple[float, float]:
@@ -277,10 +278,9 @@ def _search_one(t: np.ndarray, v: np.ndarray, min_period: float, resolution: flo
     task = _periodogram_task(t, v, min_period, resolution)
     if task is None:
         return max(span, 1.0), 0.0
-    _, pg, (tt, vv) = task
+    _, pg, (tt, vv), idx = task
     try:
         if candidates and harmonics:
-            _, idx = np.unique(t, return_index=True)
             e = np.ones(t.size) if err is None else np.asarray(err, float)
             b = np.zeros(t.size, int) if band is None else np.asarray(band)
             freq, power = pg.freq_power(tt, vv)

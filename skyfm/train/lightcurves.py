@@ -250,7 +250,8 @@ def pretrain(cfg: PretrainConfig, device: str = "cpu", corpus: tuple | None = No
     summary = {"pretrain": {k: (list(v) if isinstance(v, tuple) else v)
                             for k, v in asdict(cfg).items()},
                "n_curves": len(prepared), "n_simulated": int((y_sim >= 0).sum()),
-               "sim_classes": sim_classes, "steps": step, "device": device,
+               "sim_classes": sim_classes, "corpus_digest": corpus_digest(prepared, sim_label),
+               "steps": step, "device": device,
                "wall_time_s": round(time.time() - t_start, 1), "history": history[-3:]}
     return enc, summary
 
