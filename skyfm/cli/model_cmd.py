@@ -128,6 +128,9 @@ def evaluate_cmd(
         help="also fine-tune the encoder end to end (rows 'skyfm-finetune'; slower)")] = False,
     finetune_epochs: Annotated[int, typer.Option(
         help="epochs of fine-tuning (15: chosen on a validation split inside EROS train)")] = 15,
+    prior_shift: Annotated[bool, typer.Option(
+        help="estimate the class mix from the train curves outside each labelled subset "
+             "(labels unused, EM), for every method; off: the labelled subset's mix")] = False,
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
 
@@ -146,7 +149,7 @@ def evaluate_cmd(
 
         result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, encoder=model,
                           progress=bar, finetune=finetune,
-                          finetune_epochs=finetune_epochs)
+                          finetune_epochs=finetune_epochs, prior_shift=prior_shift)
     Console().print(rich_table(result))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -165,21 +165,40 @@ class GradientBoostedBaseline:
             l2_regularization=1.0, class_weight="balanced", early_stopping=False,
             random_state=self.random_state)
 
-    def fit_features(self, X: np.ndarray, labels) -> GradientBoostedBaseline:
+    def fit_features(self, X: np.ndarray, labels, unlabelled: np.ndarray | None = None
+                     ) -> GradientBoostedBaseline:
+        """Predictions are made under the survey's class mix, as the skyfm heads do (so the
+        two stay comparable): the labels' mix, or with ``unlabelled`` (features of the same
+        survey's unlabelled curves) that of labelled + unlabelled, estimated by EM
+        (:func:`skyfm.models.prior.estimate_prior`)."""
+        from skyfm.models.prior import estimate_prior
+
         y = np.asarray(labels)
         self.model_ = self._clf(len(y)).fit(X, y)
         self.classes_ = self.model_.classes_
+        counts = np.array([(y == c).sum() for c in self.classes_], float)
+        self.train_prior_ = np.full(counts.size, 1.0 / counts.size)  # balanced weights
+        U = (np.zeros((0, counts.size)) if unlabelled is None or not len(unlabelled)
+             else self.model_.predict_proba(unlabelled))
+        self.prior_ = estimate_prior(U, self.train_prior_, counts)  # labels' mix if no U
         return self
 
-    def fit(self, light_curves: Sequence, labels) -> GradientBoostedBaseline:
+    def fit(self, light_curves: Sequence, labels, unlabelled: Sequence | None = None
+            ) -> GradientBoostedBaseline:
         self.bands_ = list(self.bands) if self.bands is not None else choose_bands(light_curves)
-        return self.fit_features(lightcurve_features(light_curves, bands=self.bands_), labels)
+        U = self.transform(unlabelled) if unlabelled is not None and len(unlabelled) else None
+        return self.fit_features(self.transform(light_curves), labels, U)
 
     def transform(self, light_curves: Sequence) -> np.ndarray:
         return lightcurve_features(light_curves, bands=self.bands_)
 
+    def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
+        from skyfm.models.prior import shift_prior
+
+        return shift_prior(self.model_.predict_proba(X), self.train_prior_, self.prior_)
+
     def predict_proba(self, light_curves: Sequence) -> np.ndarray:
-        return self.model_.predict_proba(self.transform(light_curves))
+        return self.predict_proba_features(self.transform(light_curves))
 
     def predict(self, light_curves: Sequence) -> np.ndarray:
-        return self.model_.predict(self.transform(light_curves))
+        return self.classes_[self.predict_proba(light_curves).argmax(1)]

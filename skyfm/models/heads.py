@@ -1,9 +1,15 @@
 """Classification heads on the light-curve encoder, scikit-learn style.
 
-* :class:`LinearProbe`: logistic regression (balanced class weights) on frozen, standardised
-  embeddings -- cheap, and the right choice with few labels.
+* :class:`LinearProbe`: logistic regression on frozen, standardised embeddings -- cheap, and
+  the right choice with few labels.
 * :class:`FineTuneClassifier`: the encoder and a linear head trained together for a few epochs
   (class-weighted cross-entropy, random views of the curves as augmentation).
+
+Class imbalance: both heads know the class prior their probabilities assume (the labels'
+class mix, or uniform when class-weighted) and predict under the survey's own class mix:
+the labels' mix, or, given the survey's unlabelled curves (``fit(..., unlabelled=)``), the
+mix of labelled + unlabelled estimated by EM (:func:`skyfm.models.prior.estimate_prior`):
+20 labels per class no longer make a Mira as likely as an RR Lyrae.
 """
 
 from __future__ import annotations
@@ -23,6 +29,20 @@ def _encoder(encoder):
     return encoder
 
 
+def _set_priors(head, y: np.ndarray, balanced: bool, proba_unlabelled) -> None:
+    """``train_prior_`` (what the fitted probabilities assume) and ``prior_`` (what
+    ``predict_proba`` uses: the survey's class mix, estimated from all its curves we know:
+    the labelled ones and, if given, the unlabelled ones -- without them, the labels' mix)."""
+    from skyfm.models.prior import estimate_prior
+
+    counts = np.array([(y == c).sum() for c in head.classes_], float)
+    head.train_prior_ = (np.full(counts.size, 1.0 / counts.size) if balanced
+                         else counts / counts.sum())
+    if proba_unlabelled is None:
+        proba_unlabelled = np.zeros((0, counts.size))
+    head.prior_ = estimate_prior(proba_unlabelled, head.train_prior_, counts)
+
+
 class LinearProbe:
     """Logistic regression on frozen embeddings.
 
@@ -30,7 +50,7 @@ class LinearProbe:
     via ``fit_embeddings`` / ``predict_proba_embeddings``)."""
 
     def __init__(self, encoder=None, C: float = 0.1, batch_size: int = 256,
-                 class_weight: str | None = "balanced", max_iter: int = 3000):
+                 class_weight: str | None = None, max_iter: int = 3000):
         self.encoder = encoder
         self.C = C
         self.batch_size = batch_size
@@ -41,7 +61,10 @@ class LinearProbe:
         self.encoder_ = getattr(self, "encoder_", None) or _encoder(self.encoder)
         return self.encoder_.embed(light_curves, batch_size=self.batch_size, progress=progress)
 
-    def fit_embeddings(self, Z: np.ndarray, labels) -> LinearProbe:
+    def fit_embeddings(self, Z: np.ndarray, labels, unlabelled: np.ndarray | None = None
+                       ) -> LinearProbe:
+        """``unlabelled``: embeddings of the same survey's unlabelled curves (optional), from
+        which the survey's class prior is estimated."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
@@ -50,13 +73,20 @@ class LinearProbe:
         self.model_ = make_pipeline(StandardScaler(), LogisticRegression(
             C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)).fit(Z, y)
         self.classes_ = self.model_.classes_
+        _set_priors(self, y, self.class_weight == "balanced",
+                    None if unlabelled is None or not len(unlabelled)
+                    else self.model_.predict_proba(unlabelled))
         return self
 
-    def fit(self, light_curves: Sequence, labels, progress=None) -> LinearProbe:
-        return self.fit_embeddings(self._embed(light_curves, progress), labels)
+    def fit(self, light_curves: Sequence, labels, unlabelled: Sequence | None = None,
+            progress=None) -> LinearProbe:
+        U = self._embed(unlabelled) if unlabelled is not None and len(unlabelled) else None
+        return self.fit_embeddings(self._embed(light_curves, progress), labels, U)
 
     def predict_proba_embeddings(self, Z: np.ndarray) -> np.ndarray:
-        return self.model_.predict_proba(Z)
+        from skyfm.models.prior import shift_prior
+
+        return shift_prior(self.model_.predict_proba(Z), self.train_prior_, self.prior_)
 
     def predict_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
         return self.predict_proba_embeddings(self._embed(light_curves, progress))
@@ -82,8 +112,10 @@ class FineTuneClassifier:
         self.seed = seed
         self.augment = augment
 
-    def fit(self, light_curves: Sequence, labels,
+    def fit(self, light_curves: Sequence, labels, unlabelled: Sequence | None = None,
             progress: Callable[[int], None] | None = None) -> FineTuneClassifier:
+        """``unlabelled``: the same survey's unlabelled curves (optional), from which its
+        class prior is estimated."""
         import copy
 
         import torch
@@ -129,15 +161,23 @@ class FineTuneClassifier:
                 if progress:
                     progress(len(idx))
         model.eval()
+        _set_priors(self, y_raw, True, None if unlabelled is None or not len(unlabelled)
+                    else self._head_proba(unlabelled))
         return self
 
-    def predict_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
+    def _head_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
         import torch
 
         Z = self.encoder_.embed(light_curves, progress=progress)
         with torch.no_grad():
             logits = self.head_(torch.as_tensor(Z, device=self.device))
             return torch.softmax(logits, 1).cpu().numpy()
+
+    def predict_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
+        from skyfm.models.prior import shift_prior
+
+        return shift_prior(self._head_proba(light_curves, progress), self.train_prior_,
+                           self.prior_)
 
     def predict(self, light_curves: Sequence, progress=None) -> np.ndarray:
         return self.classes_[self.predict_proba(light_curves, progress).argmax(1)]

@@ -190,11 +190,31 @@ def colour_offset(lam: np.ndarray, vi: np.ndarray) -> np.ndarray:
 def _apparent_range(
     survey: Survey, n: int, rng, bright: float = 1.0, faint: float = 1.2
 ) -> np.ndarray:
-    """Apparent magnitudes in the anchor band, denser towards faint (number counts)."""
+    """Apparent magnitudes in the anchor band, denser towards faint (number counts).
+
+    In one galaxy's field (``survey.distance_modulus``) the faint end reaches the depth:
+    there are far more faint stars than bright ones at one distance (binaries, constants)."""
     anchor = _ANCHOR.get(survey.name, survey.bands[0])
     lo = survey.saturation + bright
-    hi = survey.m5[anchor] - faint
+    hi = survey.m5[anchor] - (faint if survey.distance_modulus is None else -0.2)
     return lo + (hi - lo) * np.sqrt(rng.uniform(0, 1, n))
+
+
+# I-band mean magnitudes of the OGLE-III LMC Miras (1,663 stars; quantiles as _Q): for a
+# survey of the LMC field (Survey.distance_modulus), Miras are drawn at these magnitudes
+_MIRA_LMC_I = [12.81, 13.27, 14.14, 14.37, 15.06, 16.77, 18.1, 19.51, 20.48]
+# LMC line-of-sight depth and differential reddening: I-band extinction drawn uniformly
+_LMC_A_I = (0.1, 0.4)
+
+
+def _at_distance(survey: Survey, m_abs_i: np.ndarray, rng, default: np.ndarray) -> np.ndarray:
+    """m_I of stars of absolute magnitude ``m_abs_i`` if ``survey`` looks at one galaxy
+    (its ``distance_modulus``, plus extinction and 0.1 mag depth scatter), else ``default``."""
+    if survey.distance_modulus is None:
+        return default
+    n = m_abs_i.size
+    return (m_abs_i + survey.distance_modulus + rng.uniform(*_LMC_A_I, n)
+            + rng.normal(0, 0.1, n))
 
 
 def _anchor_to_I(survey: Survey, m_anchor: np.ndarray, vi: np.ndarray) -> np.ndarray:
@@ -289,6 +309,7 @@ def _draw_rrab(n, rng, survey):
     # M_V = 0.23 [Fe/H] + 0.93 (Chaboyer 1999); [Fe/H] ~ N(-1.5, 0.3) (halo-like)
     feh = rng.normal(-1.5, 0.3, n)
     m_v = 0.23 * feh + 0.93
+    p["m_I"] = _at_distance(survey, m_v - p["vi"], rng, p["m_I"])
     p.update(feh=feh, distance_modulus=p["m_I"] + p["vi"] - m_v)
     return p
 
@@ -296,7 +317,9 @@ def _draw_rrab(n, rng, survey):
 def _draw_rrc(n, rng, survey):
     p = _draw_pulsator("rrc", n, rng, survey)
     feh = rng.normal(-1.5, 0.3, n)
-    p.update(feh=feh, distance_modulus=p["m_I"] + p["vi"] - (0.23 * feh + 0.93))
+    m_v = 0.23 * feh + 0.93
+    p["m_I"] = _at_distance(survey, m_v - p["vi"], rng, p["m_I"])
+    p.update(feh=feh, distance_modulus=p["m_I"] + p["vi"] - m_v)
     return p
 
 
@@ -310,6 +333,7 @@ def _draw_cepheid(n, rng, survey):
     # is fundamentalised with P1/P0 = 0.72.
     p_f = np.where(fund, p["period"], p["period"] / 0.72)
     m_abs_i = -2.962 * (np.log10(p_f) - 1) - 4.86 + rng.normal(0, 0.11, n)
+    p["m_I"] = _at_distance(survey, m_abs_i, rng, p["m_I"])
     p.update(
         mode=np.where(fund, "F", "1O"), absolute_mag_I=m_abs_i, distance_modulus=p["m_I"] - m_abs_i
     )
@@ -327,6 +351,10 @@ def _draw_mira(n, rng, survey):
     )
     vi = np.clip(rng.normal(4.5, 1.2, n), 2.2, 7.0)  # OGLE-III Miras: V-I 2.3-7.1
     m_anchor = _apparent_range(survey, n, rng, bright=1.5, faint=2.0)
+    m_i = _anchor_to_I(survey, m_anchor, vi)
+    if survey.distance_modulus is not None:  # OGLE-III LMC Miras: V-I 2.18 / 2.93 / 3.92
+        vi = np.clip(rng.normal(3.0, 0.7, n), 2.0, 7.0)  # (10 / 50 / 90 %), I as tabulated
+        m_i = _quantile_draw(rng, _MIRA_LMC_I, n) + survey.distance_modulus - 18.48
     return {
         "period": 10**logp,
         "amplitude": amp,  # I-band peak-to-peak [mag]
@@ -337,7 +365,7 @@ def _draw_mira(n, rng, survey):
         "phi31": np.zeros(n),
         "k_amp": np.full(n, 1.8),
         "vi": vi,
-        "m_I": _anchor_to_I(survey, m_anchor, vi),
+        "m_I": m_i,
         # cycle-to-cycle changes of the mean magnitude (slow random sinusoids)
         "drift_amp": rng.uniform(0.05, 0.3, n),
         "drift_period": 10**logp * rng.uniform(4, 12, n),

@@ -20,6 +20,7 @@ from skyfm.sim.cadence import (
     MAG_PER_FLUX,
     SURVEYS,
     Survey,
+    band_index,
     get_survey,
     observe,
     observe_flux,
@@ -115,6 +116,9 @@ def _simulate_class(
         lengths = np.bincount(oi, minlength=n)
     lam = wavelengths(survey, bands)
     true = _MODEL[cls](t, lam, oi, p)
+    if survey.zp_scatter:  # each object's own calibration offset per band
+        off = rng.normal(0.0, survey.zp_scatter, (n, len(survey.bands)))
+        true = true + off[oi, band_index(survey, bands)]
     if kind == "flux":
         mag, err = observe_flux(true, bands, survey, rng)
         upper = np.zeros(mag.size, bool)

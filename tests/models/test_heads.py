@@ -27,3 +27,22 @@ def test_finetune_beats_chance_and_leaves_encoder_unchanged(encoder, sim_set):
     clf = FineTuneClassifier(encoder, epochs=3, batch_size=16).fit(tr, ytr)
     assert (clf.predict(te) == yte).mean() > 0.4
     np.testing.assert_array_equal(before, encoder.embed(te[:3]))
+
+
+def test_probe_estimates_the_surveys_class_mix_from_unlabelled_curves(encoder, sim_set):
+    tr, ytr, te, yte = _split(sim_set)
+    # the "survey": the held-out curves with one class made 5x as common as each other
+    cls = np.unique(yte)
+    keep = np.concatenate([np.flatnonzero(yte == cls[0])] +
+                          [np.flatnonzero(yte == c)[:2] for c in cls[1:]])
+    pool = [te[i] for i in keep]
+    plain = LinearProbe(encoder).fit(tr, ytr)
+    shifted = LinearProbe(encoder).fit(tr, ytr, unlabelled=pool)
+    np.testing.assert_allclose(plain.prior_, plain.train_prior_)  # the labels' mix
+    # the common class gains prior mass: the population is 8 labelled per class + the pool
+    truth = (8 + (yte == cls[0]).sum()) / (len(tr) + len(pool))
+    assert truth > 0.25 + 0.03 and abs(shifted.prior_[0] - truth) < 0.05
+    p0, p1 = plain.predict_proba(pool), shifted.predict_proba(pool)
+    assert p1[:, 0].mean() > p0[:, 0].mean()
+    np.testing.assert_allclose(p1.sum(1), 1, atol=1e-9)
+

@@ -239,3 +239,52 @@ def test_ogle_i_band_amplitude_is_the_catalogue_amplitude():
         d = lc.detections.band_data("I")
         ratio.append(fourier_amplitude(d.time, d.value, lc.meta["period"]) / lc.meta["amplitude"])
     assert abs(np.median(ratio) - 1) < 0.03
+
+
+def _median_mag(lcs, band):
+    return float(np.median([np.median(lc.value[(lc.band.astype(str) == band) & ~lc.upper_limit])
+                            for lc in lcs]))
+
+
+def test_eros_twin_stars_sit_at_the_lmc_distance_and_field_surveys_do_not():
+    eros = simulate_lightcurves(60, classes=["rrab", "cepheid"], survey="eros", seed=4)
+    rr = [lc for lc in eros if lc.label == "rrab"]
+    cep = [lc for lc in eros if lc.label == "cepheid"]
+    dm = np.array([lc.meta["distance_modulus"] for lc in rr + cep])
+    assert np.all((dm > 18.3) & (dm < 19.1))  # 18.48 + extinction + depth scatter
+    # RR Lyrae at V ~ 19.4 in the LMC, near the EROS depth; Cepheids ~3 mag brighter
+    assert 18.4 < _median_mag(rr, "R") < 19.2
+    assert _median_mag(rr, "R") - _median_mag(cep, "R") > 2.0
+    ztf = simulate_lightcurves(60, classes=["rrab"], survey="ztf", seed=4)
+    assert np.ptp([lc.meta["distance_modulus"] for lc in ztf]) > 2.0  # a Galactic field
+
+
+def test_eros_zero_point_scatter_widens_the_colours_of_one_class():
+    from dataclasses import replace
+
+    from skyfm.sim import SURVEYS
+
+    def colours(survey):
+        obs = simulate_lightcurves(80, classes=["cepheid"], survey=survey, seed=5)
+        return np.array([_median_mag([lc], "B") - _median_mag([lc], "R") for lc in obs])
+
+    wide = colours(SURVEYS["eros"])
+    narrow = colours(replace(SURVEYS["eros"], zp_scatter=0.0))
+    assert 0.25 < np.std(wide) < 0.5 and np.std(narrow) < 0.2
+
+
+def test_eros_twin_magnitudes_match_the_real_ramp_classes(shared_data):
+    """Median R_E of each class, twin against the real RAMP EROS curves (LMC)."""
+    from skyfm.data import read
+
+    real = read(shared_data("lc_eros_ramp_variable_stars"))
+    by = {}
+    for lc in real:
+        by.setdefault(str(lc.label), []).append(lc)
+    twin = simulate_lightcurves(80, classes=["rrab", "rrc", "cepheid", "eb_detached"],
+                                survey="eros", seed=6)
+    tw = {c: [lc for lc in twin if lc.label in cs] for c, cs in
+          {"rr_lyrae": ("rrab", "rrc"), "cepheid": ("cepheid",),
+           "binary": ("eb_detached",)}.items()}
+    for c, tol in (("rr_lyrae", 0.3), ("cepheid", 0.8), ("binary", 0.6)):
+        assert abs(_median_mag(tw[c], "R") - _median_mag(by[c], "R")) < tol, c
