@@ -251,6 +251,27 @@ def _ids_digest(curves) -> str:
     return h.hexdigest()[:16]
 
 
+def _twin_sims(classes, sim_per_class: int, sim_surveys, seed: int) -> list:
+    from skyfm.sim import simulate_lightcurves
+
+    return [simulate_lightcurves(sim_per_class, classes=list(classes), survey=survey,
+                                 seed=seed + k) for k, survey in enumerate(sim_surveys)]
+
+
+def _twin_digest(sims) -> str:
+    """Content digest of the simulated curves (times, values, errors, bands): a changed
+    digital twin makes a cached clean encoder stale."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for obs in sims:
+        for c in obs:
+            for a in (c.time, c.value, c.error):
+                h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+            h.update("".join(map(str, c.band)).encode())
+    return h.hexdigest()[:16]
+
+
 def build_openset_encoder(out_dir: str | Path, fitted_curves: Sequence, anomaly: str = "mira",
                           seed: int = 0, sim_per_class: int = 80,
                           sim_surveys: Sequence[str] = ("eros", "ogle"), epochs: int = 15,
@@ -266,7 +287,7 @@ def build_openset_encoder(out_dir: str | Path, fitted_curves: Sequence, anomaly:
     record: excluded class, digest of the real object ids) and ``model.safetensors``.
     """
     from skyfm.models.lightcurve import LightCurveConfig
-    from skyfm.sim import COMMON_CLASSES, simulate_lightcurves
+    from skyfm.sim import COMMON_CLASSES
     from skyfm.train.lightcurves import PretrainConfig, prepare_corpus, pretrain
 
     leaked = [c for c in fitted_curves if str(c.label) == anomaly]
@@ -276,8 +297,8 @@ def build_openset_encoder(out_dir: str | Path, fitted_curves: Sequence, anomaly:
     model_over = _shipped_architecture()
     classes = [c for c in COMMON_CLASSES if c != anomaly]
     curves: list = []
-    for k, survey in enumerate(sim_surveys):
-        sims = simulate_lightcurves(sim_per_class, classes=classes, survey=survey, seed=seed + k)
+    all_sims = _twin_sims(classes, sim_per_class, sim_surveys, seed)
+    for survey, sims in zip(sim_surveys, all_sims):
         curves.extend(sims)
         log(f"twin {survey}: {len(sims)} curves ({len(classes)} classes, no {anomaly})")
     real = [c for c in fitted_curves if np.sum(~c.upper_limit) >= 5]
@@ -293,7 +314,7 @@ def build_openset_encoder(out_dir: str | Path, fitted_curves: Sequence, anomaly:
     summary["openset"] = {"excluded_class": anomaly, "twin_classes": classes,
                           "real": "EROS, fitted half of the open-set split only",
                           "n_real": len(real), "real_ids_digest": _ids_digest(real),
-                          "split_seed": seed}
+                          "twin_digest": _twin_digest(all_sims), "split_seed": seed}
     out = Path(out_dir)
     enc.save_pretrained(out, extra=summary)
     return out
@@ -316,7 +337,7 @@ def _shipped_architecture(raw: dict | None = None) -> dict:
 
 def _clean_encoder_ok(directory: Path, anomaly: str, fitted_curves) -> bool:
     """True when ``directory`` holds an encoder built for this split without ``anomaly``, with
-    the shipped encoder's current architecture (else it is rebuilt)."""
+    the shipped encoder's current architecture and today's digital twin (else it is rebuilt)."""
     import json as _json
 
     cfg = directory / "config.json"
@@ -325,8 +346,16 @@ def _clean_encoder_ok(directory: Path, anomaly: str, fitted_curves) -> bool:
     raw = _json.loads(cfg.read_text())
     rec = raw.get("training", {}).get("openset", {})
     real = [c for c in fitted_curves if np.sum(~c.upper_limit) >= 5]
-    return (rec.get("excluded_class") == anomaly and rec.get("real_ids_digest") == _ids_digest(real)
-            and _shipped_architecture(raw) == _shipped_architecture())
+    if not (rec.get("excluded_class") == anomaly and rec.get("real_ids_digest") == _ids_digest(real)
+            and _shipped_architecture(raw) == _shipped_architecture()):
+        return False
+    pre = raw.get("training", {}).get("pretrain", {})
+    try:
+        sims = _twin_sims(rec["twin_classes"], pre["sim_per_class"], pre["sim_surveys"],
+                          rec["split_seed"])
+    except (KeyError, ValueError):
+        return False
+    return rec.get("twin_digest") == _twin_digest(sims)
 
 
 def openset_encoder(fitted_curves, anomaly: str = "mira", seed: int = 0,

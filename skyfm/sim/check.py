@@ -202,6 +202,51 @@ def load_eros_errors(data_dir=None, max_curves: int = 600) -> dict[str, np.ndarr
     return out
 
 
+# twin classes standing for each RAMP EROS label
+EROS_CLASSES = {"rr_lyrae": ("rrab", "rrc"), "cepheid": ("cepheid",), "mira": ("mira",),
+                "binary": ("eb_detached", "eb_contact")}
+
+
+def _median_mags(lcs) -> np.ndarray:
+    """(n, 2): each curve's median B_E and R_E magnitude over its detections."""
+    out = np.full((len(lcs), 2), np.nan)
+    for i, lc in enumerate(lcs):
+        for k, b in enumerate(("B", "R")):
+            m = (lc.band.astype(str) == b) & ~lc.upper_limit
+            if m.any():
+                out[i, k] = np.median(lc.value[m])
+    return out
+
+
+def _population(mags: np.ndarray) -> dict:
+    r, c = mags[:, 1], mags[:, 0] - mags[:, 1]
+    r, c = r[np.isfinite(r)], c[np.isfinite(c)]
+    c = c[np.abs(c - np.median(c)) < 3]  # a few curves with a broken band
+    return {"n": int(r.size), "median_R": float(np.median(r)),
+            "R_10_90": [float(np.percentile(r, 10)), float(np.percentile(r, 90))],
+            "median_B_minus_R": float(np.median(c)), "sd_B_minus_R": float(np.std(c))}
+
+
+def _check_eros_populations(data_dir, seed: int, n: int) -> dict:
+    """Per RAMP class: median R_E and B_E-R_E of the real EROS-2 LMC curves and the twin's."""
+    from skyfm.data import read
+    from skyfm.sim.lightcurves import simulate_lightcurves
+
+    real = read(_set_path(EROS_SET, data_dir))
+    labels = np.array([str(lc.label) for lc in real])
+    twin = simulate_lightcurves(n, classes=sorted({c for v in EROS_CLASSES.values() for c in v}),
+                                survey="eros", seed=seed)
+    tl = np.array([str(lc.label) for lc in twin])
+    out = {}
+    for name, cls in EROS_CLASSES.items():
+        r = [real[i] for i in np.flatnonzero(labels == name)]
+        t = [twin[i] for i in np.flatnonzero(np.isin(tl, cls))]
+        if r and t:
+            out[name] = {"real": _population(_median_mags(r)),
+                         "twin": _population(_median_mags(t))}
+    return out
+
+
 SN_FEATURES = ("peak_mag_r", "rise_days", "decline_15_r", "g_minus_r_peak", "n_detections")
 SN_UNITS = {
     "peak_mag_r": "mag",
@@ -325,12 +370,15 @@ def check_twin(
     n_eros: int = 600,
     n_sn: int = 400,
     n_perm: int = 200,
+    n_eros_pop: int = 300,
 ) -> dict:
     """Compare the twin with OGLE-III, ZTF alerts and EROS-2; write PNGs + summary.{json,md}.
 
     ``n_ls`` curves per class get a blind Lomb-Scargle period search; ``n_eros`` EROS-2
     curves are read for the error comparison; ``n_sn`` simulated ZTF SNe Ia are compared
-    with ALeRCE's real ones; ``n_perm`` permutations give the energy-distance p-values.
+    with ALeRCE's real ones; ``n_perm`` permutations give the energy-distance p-values;
+    ``n_eros_pop`` twin EROS curves per class are set against the labelled RAMP curves'
+    magnitudes and colours.
     Returns the summary dict. Needs the shared data sets (``SKYFM_DATA_DIR``, or
     ``data_dir``).
     """
@@ -474,6 +522,9 @@ def check_twin(
     summary["sn_ia_vs_ztf"] = _check_sne(out, data_dir, seed, n_sn)
     step()
 
+    # 4. EROS-2 LMC populations: magnitudes and colours per class ---------------------------
+    summary["eros_populations"] = _check_eros_populations(data_dir, seed, n_eros_pop)
+
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     (out / "summary.md").write_text(_markdown(summary))
     return summary
@@ -614,6 +665,24 @@ def _markdown(s: dict) -> str:
                 f"| {name} [{SN_UNITS[name] or 'count'}] | {ms} | {mr} | "
                 f"{ks['D']:.3f} | {ks['p']:.3f} |"
             )
+    pop = s.get("eros_populations")
+    if pop:
+        lines += [
+            "",
+            "## EROS-2 LMC populations (real RAMP curves vs twin)",
+            "",
+            "| class | n real / twin | median R_E real / twin | R_E 10-90 % real / twin | "
+            "median B_E-R_E real / twin | sd B_E-R_E real / twin |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, e in pop.items():
+            r, t = e["real"], e["twin"]
+            lines.append(
+                f"| {name} | {r['n']} / {t['n']} | {r['median_R']:.2f} / {t['median_R']:.2f} | "
+                f"{r['R_10_90'][0]:.2f}-{r['R_10_90'][1]:.2f} / "
+                f"{t['R_10_90'][0]:.2f}-{t['R_10_90'][1]:.2f} | "
+                f"{r['median_B_minus_R']:.2f} / {t['median_B_minus_R']:.2f} | "
+                f"{r['sd_B_minus_R']:.2f} / {t['sd_B_minus_R']:.2f} |")
     lines += [
         "",
         "Plots: period_amplitude_vs_ogle3.png, photometric_errors_vs_real.png, sn_ia_vs_ztf.png",

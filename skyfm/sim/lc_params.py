@@ -203,6 +203,7 @@ def _apparent_range(
 # I-band mean magnitudes of the OGLE-III LMC Miras (1,663 stars; quantiles as _Q): for a
 # survey of the LMC field (Survey.distance_modulus), Miras are drawn at these magnitudes
 _MIRA_LMC_I = [12.81, 13.27, 14.14, 14.37, 15.06, 16.77, 18.1, 19.51, 20.48]
+_MIRA_LMC_I_MU = 18.48  # the LMC distance modulus those magnitudes are at
 # LMC line-of-sight depth and differential reddening: I-band extinction drawn uniformly
 _LMC_A_I = (0.1, 0.4)
 
@@ -354,7 +355,7 @@ def _draw_mira(n, rng, survey):
     m_i = _anchor_to_I(survey, m_anchor, vi)
     if survey.distance_modulus is not None:  # OGLE-III LMC Miras: V-I 2.18 / 2.93 / 3.92
         vi = np.clip(rng.normal(3.0, 0.7, n), 2.0, 7.0)  # (10 / 50 / 90 %), I as tabulated
-        m_i = _quantile_draw(rng, _MIRA_LMC_I, n) + survey.distance_modulus - 18.48
+        m_i = _quantile_draw(rng, _MIRA_LMC_I, n) + survey.distance_modulus - _MIRA_LMC_I_MU
     return {
         "period": 10**logp,
         "amplitude": amp,  # I-band peak-to-peak [mag]

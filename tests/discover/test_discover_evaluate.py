@@ -72,6 +72,11 @@ def test_clean_openset_encoder_never_sees_the_class(tmp_path):
     logs.clear()
     assert openset_encoder(real, "mira", seed=0, root=tmp_path, log=logs.append, **small) == d
     assert not any("pretraining" in m for m in logs)  # cached
+    assert len(rec["twin_digest"]) == 16
+    cfg["training"]["openset"]["twin_digest"] = "0" * 16  # as if the digital twin had changed
+    (d / "config.json").write_text(json.dumps(cfg))
+    assert openset_encoder(real, "mira", seed=0, root=tmp_path, log=logs.append, **small) == d
+    assert any("pretraining" in m for m in logs)  # stale: rebuilt
     real[0].label = "mira"
     with pytest.raises(ValueError, match="never see the left-out class"):
         build_openset_encoder(tmp_path / "x", real, "mira", **small)

