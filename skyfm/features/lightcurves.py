@@ -171,16 +171,14 @@ class GradientBoostedBaseline:
         two stay comparable): the labels' mix, or with ``unlabelled`` (features of the same
         survey's unlabelled curves) that of labelled + unlabelled, estimated by EM
         (:func:`skyfm.models.prior.estimate_prior`)."""
-        from skyfm.models.prior import estimate_prior
+        from skyfm.models.prior import class_priors
 
         y = np.asarray(labels)
         self.model_ = self._clf(len(y)).fit(X, y)
         self.classes_ = self.model_.classes_
-        counts = np.array([(y == c).sum() for c in self.classes_], float)
-        self.train_prior_ = np.full(counts.size, 1.0 / counts.size)  # balanced weights
-        U = (np.zeros((0, counts.size)) if unlabelled is None or not len(unlabelled)
-             else self.model_.predict_proba(unlabelled))
-        self.prior_ = estimate_prior(U, self.train_prior_, counts)  # labels' mix if no U
+        self.train_prior_, self.prior_ = class_priors(  # balanced class weights
+            self.classes_, y, True, None if unlabelled is None or not len(unlabelled)
+            else self.model_.predict_proba(unlabelled))
         return self
 
     def fit(self, light_curves: Sequence, labels, unlabelled: Sequence | None = None

@@ -31,16 +31,10 @@ def _encoder(encoder):
 
 def _set_priors(head, y: np.ndarray, balanced: bool, proba_unlabelled) -> None:
     """``train_prior_`` (what the fitted probabilities assume) and ``prior_`` (what
-    ``predict_proba`` uses: the survey's class mix, estimated from all its curves we know:
-    the labelled ones and, if given, the unlabelled ones -- without them, the labels' mix)."""
-    from skyfm.models.prior import estimate_prior
+    ``predict_proba`` uses), see :func:`skyfm.models.prior.class_priors`."""
+    from skyfm.models.prior import class_priors
 
-    counts = np.array([(y == c).sum() for c in head.classes_], float)
-    head.train_prior_ = (np.full(counts.size, 1.0 / counts.size) if balanced
-                         else counts / counts.sum())
-    if proba_unlabelled is None:
-        proba_unlabelled = np.zeros((0, counts.size))
-    head.prior_ = estimate_prior(proba_unlabelled, head.train_prior_, counts)
+    head.train_prior_, head.prior_ = class_priors(head.classes_, y, balanced, proba_unlabelled)
 
 
 class LinearProbe:

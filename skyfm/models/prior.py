@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["estimate_prior", "shift_prior"]
+__all__ = ["class_priors", "estimate_prior", "shift_prior"]
 
 
 def shift_prior(proba: np.ndarray, train_prior: np.ndarray, prior: np.ndarray) -> np.ndarray:
@@ -59,3 +59,17 @@ def estimate_prior(proba_unlabelled: np.ndarray, train_prior: np.ndarray,
             if done:
                 break
     return (counts + n_u * pool) / (counts.sum() + n_u)
+
+
+def class_priors(classes, labels, balanced: bool, proba_unlabelled=None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(train prior, survey prior) of a fitted head: the prior its probabilities assume
+    (uniform if ``balanced`` class weights, else the labels' mix) and the class mix of the
+    survey, from all its curves we know -- the labelled ones and, if ``proba_unlabelled`` (the
+    head's probabilities on its unlabelled curves) is given and non-empty, those (EM);
+    without them, the labels' mix."""
+    y = np.asarray(labels)
+    counts = np.array([(y == c).sum() for c in classes], float)
+    train = np.full(counts.size, 1.0 / counts.size) if balanced else counts / counts.sum()
+    P = np.zeros((0, counts.size)) if proba_unlabelled is None else proba_unlabelled
+    return train, estimate_prior(P, train, counts)

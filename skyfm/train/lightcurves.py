@@ -2,14 +2,15 @@
 
 Objective, per batch, on two random views of each curve (random subsets/time windows of its
 points, values jittered by half their error; half the views made noisier as a fainter star
-would be, errors raised to match; half given a few bad points, as real photometry has):
+would be, errors raised to match; optionally, ``PretrainConfig.outliers``, a share given a few
+bad points, as real photometry has -- off in the shipped weights):
 
 * masked reconstruction (ASTROMER-style): the values of 30 % of each view's points are hidden
   and predicted from the rest; squared error in units of the curve's robust scale, weighted by
   1 / (1 + error^2);
 * contrastive (SimCLR/InfoNCE): the two views' embeddings are pulled together and pushed away
-  from the other curves of the batch, so the embedding becomes invariant to cadence, crop,
-  signal-to-noise and stray points;
+  from the other curves of the batch, so the embedding becomes invariant to cadence, crop
+  and signal-to-noise;
 * an auxiliary head classifies the *simulated* curves into the digital twin's classes
   (simulated labels only: no real label is ever used).
 

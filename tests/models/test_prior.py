@@ -41,3 +41,14 @@ def test_shift_to_the_same_prior_is_identity_and_bad_shapes_are_named():
     assert estimate_prior(np.zeros((0, 2)), np.array([0.4, 0.6])).tolist() == [0.4, 0.6]
     with pytest.raises(ValueError, match=r"proba_unlabelled must be \(N, 3\)"):
         estimate_prior(P, np.ones(3) / 3)
+
+
+def test_class_priors_of_a_head():
+    from skyfm.models.prior import class_priors
+
+    y = ["a"] * 6 + ["b"] * 2
+    train, prior = class_priors(["a", "b"], y, balanced=True)
+    assert train.tolist() == [0.5, 0.5] and prior.tolist() == [0.75, 0.25]  # the labels' mix
+    train, prior = class_priors(["a", "b"], y, balanced=False,
+                                proba_unlabelled=np.tile([0.0, 1.0], (8, 1)))
+    assert train.tolist() == [0.75, 0.25] and prior == pytest.approx([6 / 16, 10 / 16])
