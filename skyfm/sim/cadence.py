@@ -35,6 +35,7 @@ __all__ = [
     "observe_flux",
     "sample_cadence",
     "sample_depths",
+    "sidereal_spread_hours",
 ]
 
 # Effective wavelengths (Angstrom) of common filters; survey-specific ones override these.
@@ -56,6 +57,7 @@ BAND_WAVELENGTH: dict[str, float] = {
 }
 
 MAG_PER_FLUX = 2.5 / np.log(10.0)  # 1.0857: sigma_m = MAG_PER_FLUX * sigma_F / F
+SIDEREAL_DAY_FREQ = 1.0027379  # sidereal days per solar day
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,15 @@ class Survey:
     # per-object, per-band zero-point offsets [mag, Gaussian sd]: field-to-field calibration
     # and blending in crowded fields spread the observed colours of one class
     zp_scatter: float = 0.0
+    # a field is observed near its meridian transit, i.e. at one local sidereal time: the
+    # hour angle of each visit is Gaussian with this sd [hours]. That is what makes a
+    # pulsator's one-day aliases (f +- 1.0027 c/d) nearly as good a fit as its true period.
+    # Real EROS-2 (RAMP) visits: 1.3 h; ZTF alert histories 0.9 h -- `skyfm sim check`
+    # measures it. None (every built-in survey, so that the shipped encoder's training corpus
+    # stays what it was): visits spread evenly over the night, ~6 h. Opt in with
+    # ``dataclasses.replace(get_survey("eros"), hour_angle_sd=1.3)`` (ZTF: 0.3 per night, 1.0 h
+    # with the g-r offset); an encoder pretrained on that twin scored the same on real EROS.
+    hour_angle_sd: float | None = None
     extra: dict = field(default_factory=dict)
 
     def band_wavelength(self, band: str) -> float:
@@ -201,6 +212,17 @@ def get_survey(survey: str | Survey) -> Survey:
 # --------------------------------------------------------------------------- cadences
 
 
+def sidereal_spread_hours(times) -> float:
+    """Circular sd [hours] of the local sidereal time of a curve's visits, ``(t x 1.0027379)
+    mod 1``: ~1 h for a field visited near its meridian transit (real EROS-2: 1.3 h; ZTF
+    alerts: 0.9 h), 6-7 h for visits spread evenly over the night and the year."""
+    t = np.asarray(times, float)
+    if t.size < 2:
+        return float("nan")
+    r = abs(np.exp(2j * np.pi * ((t * SIDEREAL_DAY_FREQ) % 1.0)).mean())
+    return float(np.sqrt(-2.0 * np.log(max(r, 1e-12))) / (2 * np.pi) * 24.0)
+
+
 def _season_mask(nights: np.ndarray, fraction: float, phase: float) -> np.ndarray:
     """True on nights inside the yearly observing season (fraction of a 365.25-d year)."""
     pos = (nights / 365.25 + phase) % 1.0
@@ -221,8 +243,16 @@ def sample_cadence(
     phase = rng.uniform(0, 1)
     nights = np.arange(int(np.ceil(span)), dtype=float)
     in_season = _season_mask(nights, season, phase)
-    # a night's fraction in MJD at a mid-latitude site; never 0.5 apart from the next night
-    night_frac = lambda n: rng.uniform(0.1, 0.4, n)
+    transit = rng.uniform(0, 1) if s.hour_angle_sd is not None else 0.0
+
+    def night_frac(nights_used: np.ndarray) -> np.ndarray:
+        """Each visit's fraction of its day [MJD]. Visits near the field's transit keep one
+        sidereal time (``Survey.hour_angle_sd``); otherwise they spread over the night of a
+        mid-latitude site (never 0.5 apart from the next night)."""
+        if s.hour_angle_sd is None:
+            return rng.uniform(0.1, 0.4, nights_used.size)
+        lst = transit + rng.normal(0.0, s.hour_angle_sd / 24.0, nights_used.size)
+        return ((lst - SIDEREAL_DAY_FREQ * (start + nights_used)) % 1.0) / SIDEREAL_DAY_FREQ
 
     if s.name == "lsst":
         visits = s.extra["visits_10yr"]
@@ -232,7 +262,7 @@ def sample_cadence(
         n_nights = int(min(cand.size, max(1, (total + 1) // 2)))
         chosen = rng.choice(cand, size=n_nights, replace=False)
         # visits come in pairs ~33 min apart in one night (Ivezic et al. 2019)
-        first = start + chosen + night_frac(n_nights)
+        first = start + chosen + night_frac(chosen)
         t = np.sort(np.concatenate([first, first + 0.023]))[:total]
         bands = np.repeat(np.array(s.bands, dtype=object), [counts[b] for b in s.bands])
         rng.shuffle(bands)
@@ -243,7 +273,7 @@ def sample_cadence(
         ok = nights[in_season]
         p = min(1.0, n_target / max(ok.size * s.extra["weather"], 1))
         use = ok[rng.random(ok.size) < p * s.extra["weather"]]
-        tb = start + use + night_frac(use.size)
+        tb = start + use + night_frac(use)
         keep_r = rng.random(use.size) < 0.97  # simultaneous B_E/R_E exposures
         tr = tb[keep_r] + rng.uniform(0.0, 0.05, keep_r.sum())
         keep_b = rng.random(use.size) < 0.97
@@ -253,7 +283,7 @@ def sample_cadence(
         gap = s.extra["night_gap"] * rng.lognormal(0, 0.25)
         ok = nights[in_season]
         use = ok[rng.random(ok.size) < s.extra["weather"] / gap]
-        t_i = start + use + night_frac(use.size)
+        t_i = start + use + night_frac(use)
         is_v = rng.random(use.size) < s.extra["v_fraction"]
         t = np.concatenate([t_i, t_i[is_v] + 0.01])  # a V frame right after an I frame
         bands = np.array(["I"] * use.size + ["V"] * int(is_v.sum()), dtype=object)
@@ -262,7 +292,7 @@ def sample_cadence(
         ok = nights[in_season]
         use = ok[rng.random(ok.size) < s.extra["weather"] / max(gap, 1.0)]
         pg, pr = s.extra["p_band"]
-        tg = start + use + night_frac(use.size)
+        tg = start + use + night_frac(use)
         tr = tg + rng.uniform(0.01, 0.12, use.size)
         kg = rng.random(use.size) < pg
         kr = rng.random(use.size) < pr

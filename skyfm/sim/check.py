@@ -218,13 +218,18 @@ def _median_mags(lcs) -> np.ndarray:
     return out
 
 
-def _population(mags: np.ndarray) -> dict:
+def _population(mags: np.ndarray, lcs) -> dict:
+    from skyfm.sim.cadence import sidereal_spread_hours
+
     r, c = mags[:, 1], mags[:, 0] - mags[:, 1]
     r, c = r[np.isfinite(r)], c[np.isfinite(c)]
     c = c[np.abs(c - np.median(c)) < 3]  # a few curves with a broken band
     return {"n": int(r.size), "median_R": float(np.median(r)),
             "R_10_90": [float(np.percentile(r, 10)), float(np.percentile(r, 90))],
-            "median_B_minus_R": float(np.median(c)), "sd_B_minus_R": float(np.std(c))}
+            "median_B_minus_R": float(np.median(c)), "sd_B_minus_R": float(np.std(c)),
+            # when in the night the field is visited: what makes daily aliases (see cadence)
+            "median_sidereal_sd_h": float(np.nanmedian([sidereal_spread_hours(lc.time)
+                                                        for lc in lcs]))}
 
 
 def _check_eros_populations(data_dir, seed: int, n: int) -> dict:
@@ -242,8 +247,8 @@ def _check_eros_populations(data_dir, seed: int, n: int) -> dict:
         r = [real[i] for i in np.flatnonzero(labels == name)]
         t = [twin[i] for i in np.flatnonzero(np.isin(tl, cls))]
         if r and t:
-            out[name] = {"real": _population(_median_mags(r)),
-                         "twin": _population(_median_mags(t))}
+            out[name] = {"real": _population(_median_mags(r), r),
+                         "twin": _population(_median_mags(t), t)}
     return out
 
 
@@ -672,8 +677,9 @@ def _markdown(s: dict) -> str:
             "## EROS-2 LMC populations (real RAMP curves vs twin)",
             "",
             "| class | n real / twin | median R_E real / twin | R_E 10-90 % real / twin | "
-            "median B_E-R_E real / twin | sd B_E-R_E real / twin |",
-            "|---|---|---|---|---|---|",
+            "median B_E-R_E real / twin | sd B_E-R_E real / twin | "
+            "sidereal-time sd of visits [h] real / twin |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, e in pop.items():
             r, t = e["real"], e["twin"]
@@ -682,7 +688,8 @@ def _markdown(s: dict) -> str:
                 f"{r['R_10_90'][0]:.2f}-{r['R_10_90'][1]:.2f} / "
                 f"{t['R_10_90'][0]:.2f}-{t['R_10_90'][1]:.2f} | "
                 f"{r['median_B_minus_R']:.2f} / {t['median_B_minus_R']:.2f} | "
-                f"{r['sd_B_minus_R']:.2f} / {t['sd_B_minus_R']:.2f} |")
+                f"{r['sd_B_minus_R']:.2f} / {t['sd_B_minus_R']:.2f} | "
+                f"{r['median_sidereal_sd_h']:.1f} / {t['median_sidereal_sd_h']:.1f} |")
     lines += [
         "",
         "Plots: period_amplitude_vs_ogle3.png, photometric_errors_vs_real.png, sn_ia_vs_ztf.png",

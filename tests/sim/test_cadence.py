@@ -1,10 +1,19 @@
 """Survey cadences and the noise model."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from skyfm.sim import simulate_lightcurves
-from skyfm.sim.cadence import SURVEYS, get_survey, mag_error, observe, sample_cadence
+from skyfm.sim.cadence import (
+    SURVEYS,
+    get_survey,
+    mag_error,
+    observe,
+    sample_cadence,
+    sidereal_spread_hours,
+)
 
 
 def test_ztf_bands_cadence_and_seasons():
@@ -31,6 +40,34 @@ def test_lsst_ogle_eros_cadences():
     tb, tr = np.sort(t[b == "B"]), np.sort(t[b == "R"])
     close = np.min(np.abs(tb[:, None] - tr[None]), axis=1) < 0.06  # B_E/R_E simultaneous
     assert close.mean() > 0.9
+
+
+def test_visits_at_one_sidereal_time_make_daily_aliases():
+    """A field visited near its transit (``hour_angle_sd``, as real EROS-2 and ZTF are) makes a
+    sinusoid's one-day alias fit the cadence almost as well as its true period; visits spread
+    over the night (the built-in twins' default) break the alias."""
+    rng = np.random.default_rng(3)
+    eros_real_like = dataclasses.replace(get_survey("eros"), hour_angle_sd=1.3)
+    ztf_real_like = dataclasses.replace(get_survey("ztf"), hour_angle_sd=0.3)
+    locked = {"eros": [sample_cadence(eros_real_like, rng)[0] for _ in range(20)],
+              "ztf": [sample_cadence(ztf_real_like, rng)[0] for _ in range(20)]}
+    spread = {k: [sample_cadence(k, rng)[0] for _ in range(20)] for k in ("eros", "ztf")}
+    assert np.median([sidereal_spread_hours(t) for t in locked["eros"]]) == pytest.approx(1.3,
+                                                                                        abs=0.3)
+    assert np.median([sidereal_spread_hours(t) for t in locked["ztf"]]) == pytest.approx(1.0,
+                                                                                       abs=0.3)
+    f_true = 1 / 0.55                      # an RR Lyrae period
+    f_alias = f_true - 1.0027379            # its sidereal-day alias (P = 1.22 d)
+
+    def alias_power(t):
+        y = np.sin(2 * np.pi * f_true * t)   # noiseless: the alias's fit is all in the cadence
+        return abs((y * np.exp(2j * np.pi * f_alias * t)).mean()) * 2  # ~1: alias reproduces y
+
+    for k in ("eros", "ztf"):
+        assert np.median([sidereal_spread_hours(t) for t in spread[k]]) > 4.0
+        assert np.median([alias_power(t) for t in locked[k]]) > 0.8
+        assert np.median([alias_power(t) for t in spread[k]]) < 0.6
+    assert np.isnan(sidereal_spread_hours(np.array([1.0])))
 
 
 def test_errors_grow_with_magnitude():

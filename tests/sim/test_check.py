@@ -63,6 +63,9 @@ def test_check_twin_end_to_end(shared_data, tmp_path):
     assert set(pop) == {"rr_lyrae", "cepheid", "mira", "binary"}
     assert pop["rr_lyrae"]["real"]["n"] > 1000 and pop["rr_lyrae"]["twin"]["n"] == 120
     assert abs(pop["rr_lyrae"]["twin"]["median_R"] - pop["rr_lyrae"]["real"]["median_R"]) < 0.3
+    # real EROS visits sit at one sidereal time; the built-in twin's spread over the night
+    for e in pop.values():
+        assert e["real"]["median_sidereal_sd_h"] < 2.0 < 4.0 < e["twin"]["median_sidereal_sd_h"]
     assert "EROS-2 LMC populations" in (tmp_path / "summary.md").read_text()
 
 
