@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from skyfm.models.lightcurve_tokens import SIDEREAL_DAY_FREQ  # sidereal days per solar day
+
 __all__ = [
     "AB_ZEROPOINT_NJY",
     "BAND_WAVELENGTH",
@@ -57,7 +59,6 @@ BAND_WAVELENGTH: dict[str, float] = {
 }
 
 MAG_PER_FLUX = 2.5 / np.log(10.0)  # 1.0857: sigma_m = MAG_PER_FLUX * sigma_F / F
-SIDEREAL_DAY_FREQ = 1.0027379  # sidereal days per solar day
 
 
 @dataclass(frozen=True)

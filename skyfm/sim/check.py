@@ -218,9 +218,10 @@ def _median_mags(lcs) -> np.ndarray:
     return out
 
 
-def _population(mags: np.ndarray, lcs) -> dict:
+def _population(lcs) -> dict:
     from skyfm.sim.cadence import sidereal_spread_hours
 
+    mags = _median_mags(lcs)
     r, c = mags[:, 1], mags[:, 0] - mags[:, 1]
     r, c = r[np.isfinite(r)], c[np.isfinite(c)]
     c = c[np.abs(c - np.median(c)) < 3]  # a few curves with a broken band
@@ -247,8 +248,7 @@ def _check_eros_populations(data_dir, seed: int, n: int) -> dict:
         r = [real[i] for i in np.flatnonzero(labels == name)]
         t = [twin[i] for i in np.flatnonzero(np.isin(tl, cls))]
         if r and t:
-            out[name] = {"real": _population(_median_mags(r), r),
-                         "twin": _population(_median_mags(t), t)}
+            out[name] = {"real": _population(r), "twin": _population(t)}
     return out
 
 

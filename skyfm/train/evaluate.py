@@ -103,12 +103,12 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     rows = []
     settings = [("all" if s in ("all", None) else int(s)) for s in labels_per_class]
     n_methods = 3 if finetune else 2
-    fits = bar("training heads", sum(n_draws if (s != "all" or finetune) else 1
-                                     for s in settings) * n_methods)
+    # with all labels every draw has the same labelled set; the seeds of the stochastic
+    # methods (boosted trees, fine-tuning) still differ, so their spread is measured too
+    n_runs = {s: n_draws if (s != "all" or finetune) else 1 for s in settings}
+    fits = bar("training heads", sum(n_runs.values()) * n_methods)
     for s in settings:
-        # with all labels every draw has the same labelled set; the seeds of the stochastic
-        # methods (boosted trees, fine-tuning) still differ, so their spread is measured too
-        draws = n_draws if (s != "all" or finetune) else 1
+        draws = n_runs[s]
         res: dict[str, list] = {"skyfm": [], "baseline": []}
         if finetune:
             res["skyfm-finetune"] = []
