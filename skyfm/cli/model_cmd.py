@@ -128,6 +128,8 @@ def evaluate_cmd(
         help="also fine-tune the encoder end to end (rows 'skyfm-finetune'; slower)")] = False,
     finetune_epochs: Annotated[int, typer.Option(
         help="epochs of fine-tuning (15: chosen on a validation split inside EROS train)")] = 15,
+    finetune_members: Annotated[int, typer.Option(
+        help="fits averaged in the fine-tuned ensemble (each with its own seed)")] = 4,
     prior_shift: Annotated[bool, typer.Option(
         help="estimate the class mix from the train curves outside each labelled subset "
              "(labels unused, EM), for every method; off: the labelled subset's mix")] = False,
@@ -149,7 +151,8 @@ def evaluate_cmd(
 
         result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, encoder=model,
                           progress=bar, finetune=finetune,
-                          finetune_epochs=finetune_epochs, prior_shift=prior_shift)
+                          finetune_epochs=finetune_epochs, finetune_members=finetune_members,
+                          prior_shift=prior_shift)
     Console().print(rich_table(result))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,8 @@ def parse_settings(text: str) -> list[int | str]:
 def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 100, "all"),
              n_draws: int = 3, encoder="skyfm-lc-base", seed: int = 0,
              progress: Progress = None, finetune: bool = False,
-             finetune_epochs: int = 15, prior_shift: bool = False) -> dict:
+             finetune_epochs: int = 15, finetune_members: int = 4,
+             prior_shift: bool = False) -> dict:
     """Train both methods on labelled subsets of ``train`` and score on ``test``.
 
     Every method predicts under the class mix of its labelled subset (k per class: uniform;
@@ -71,7 +72,8 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     starve a small class).
 
     ``finetune`` adds rows ``skyfm-finetune``: the encoder and a linear head trained end to end
-    (:class:`~skyfm.models.heads.FineTuneClassifier`) on the same labelled subsets; with it,
+    (:class:`~skyfm.models.heads.FineTuneClassifier`, an ensemble of ``finetune_members`` fits
+    with their own seeds) on the same labelled subsets; with it,
     the ``all`` setting also runs ``n_draws`` times (same labels, other seeds), so the
     seed-to-seed spread of the fine-tuning and the boosted trees is in ``macro_f1_std``.
     ``progress(description, total)`` returns an ``advance(k)`` callback (optional)."""
@@ -123,7 +125,8 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
             pred = gbt.classes_[gbt.predict_proba_features(Fte).argmax(1)]
             res["baseline"].append(_scores(yte, pred, classes))
             if finetune:
-                ft = FineTuneClassifier(enc, epochs=finetune_epochs, seed=seed + d)
+                ft = FineTuneClassifier(enc, epochs=finetune_epochs, seed=seed + d,
+                                        n_members=finetune_members)
                 ft.fit([Ptr[i] for i in idx], ytr[idx], unlabelled=[Ptr[i] for i in pool])
                 res["skyfm-finetune"].append(_scores(yte, ft.predict(Pte), classes))
             if fits:
@@ -141,8 +144,9 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     return {"rows": rows, "n_train": len(train), "n_test": len(test), "classes": classes,
             "encoder": str(encoder) if isinstance(encoder, (str, Path)) else "custom",
             "skyfm_head": "logistic regression (C=0.1) on frozen embeddings",
-            "skyfm_finetune_head": (f"encoder + linear head trained end to end ({finetune_epochs} "
-                                    "epochs, class-weighted)") if finetune else None,
+            "skyfm_finetune_head": (f"mean of {finetune_members} fits of encoder + linear head "
+                                    f"trained end to end ({finetune_epochs} epochs, "
+                                    "class-weighted)") if finetune else None,
             "baseline": "light-curve features + HistGradientBoosting (balanced)",
             "prior_shift": ("class prior estimated by EM from the train curves outside each "
                             "labelled subset (labels unused), for every method")

@@ -36,7 +36,7 @@ def test_evaluate_with_finetune_rows(sim_set):
 
     lcs = list(sim_set)
     res = evaluate(lcs[0::2], lcs[1::2], labels_per_class=[3, "all"], n_draws=2, finetune=True,
-                   finetune_epochs=1)
+                   finetune_epochs=1, finetune_members=2)
     rows = {(r["method"], r["labels_per_class"]): r for r in res["rows"]}
     assert {m for m, _ in rows} == {"skyfm", "baseline", "skyfm-finetune"}
     assert rows[("skyfm-finetune", 3)]["n_draws"] == 2
@@ -44,4 +44,5 @@ def test_evaluate_with_finetune_rows(sim_set):
     # all labels: one labelled set, but the stochastic methods run once per seed
     assert all(r["n_draws"] == 2 for (m, k), r in rows.items() if k == "all")
     assert "end to end" in res["skyfm_finetune_head"]
+    assert "mean of 2 fits" in res["skyfm_finetune_head"]
     assert rich_table(res).row_count == 6

@@ -46,3 +46,30 @@ def test_probe_estimates_the_surveys_class_mix_from_unlabelled_curves(encoder, s
     assert p1[:, 0].mean() > p0[:, 0].mean()
     np.testing.assert_allclose(p1.sum(1), 1, atol=1e-9)
 
+
+
+@pytest.mark.slow
+def test_finetune_ensemble_averages_its_members_and_splits_uncertainty(encoder, sim_set):
+    tr, ytr, te, yte = _split(sim_set)
+    clf = FineTuneClassifier(encoder, epochs=2, batch_size=16, n_members=2).fit(tr, ytr)
+    assert len(clf.members_) == 2
+    members = clf._member_proba(te)
+    assert members.shape == (2, len(te), 4)
+    assert not np.allclose(members[0], members[1])  # other seeds, other fits
+    np.testing.assert_allclose(clf._head_proba(te), members.mean(0), atol=1e-6)
+    u = clf.predict_uncertainty(te)
+    np.testing.assert_allclose(u["proba"], clf.predict_proba(te), atol=1e-6)
+    np.testing.assert_allclose(u["total"], u["aleatoric"] + u["epistemic"], atol=1e-6)
+    assert (u["epistemic"] >= 0).all() and u["epistemic"].max() > 0
+    assert (u["total"] <= np.log(4) + 1e-6).all()
+    few = np.r_[0:2, 8:10, 16:18, 24:26]  # two curves of each class
+    one = FineTuneClassifier(encoder, epochs=1, batch_size=16, n_members=1).fit(
+        [tr[i] for i in few], ytr[few])
+    assert len(one.classes_) == 4
+    u1 = one.predict_uncertainty(te[:5])
+    np.testing.assert_allclose(u1["epistemic"], 0, atol=1e-6)
+    assert (u1["aleatoric"] > 0).all()
+    with pytest.raises(ValueError, match="n_members"):
+        FineTuneClassifier(encoder, n_members=0).fit(tr, ytr)
+    with pytest.raises(ValueError, match="labels"):
+        FineTuneClassifier(encoder).fit(tr, ytr[:-1])
