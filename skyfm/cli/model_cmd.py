@@ -103,6 +103,9 @@ def train_split(
     seed: Annotated[int, typer.Option()] = 0,
     max_per_class: Annotated[int | None, typer.Option(
         help="subset: at most this many objects per class")] = None,
+    min_quality: Annotated[float | None, typer.Option(
+        help="subset: objects whose quality flag is at least this (EROS: 0 worst .. 3 best)")]
+    = None,
 ) -> None:
     """Write a stratified train/test split (by object, fixed seed) of a shared light-curve set.
 
@@ -110,7 +113,8 @@ def train_split(
     """
     from skyfm.train.splits import make_split
 
-    tr, te = make_split(name, out, test_fraction, seed, max_per_class=max_per_class)
+    tr, te = make_split(name, out, test_fraction, seed, max_per_class=max_per_class,
+                        min_quality=min_quality)
     typer.echo(f"wrote {tr} and {te}")
 
 

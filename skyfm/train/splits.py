@@ -53,15 +53,28 @@ def load_set(name: str, limit: int | None = None):
 
 
 def split_set(name: str, test_fraction: float = 0.3, seed: int = 0, limit: int | None = None,
-              max_per_class: int | None = None):
+              max_per_class: int | None = None, min_quality: float | None = None):
     """(train, test) lists of LightCurves of a shared set, stratified by label.
 
-    ``max_per_class`` then keeps (seeded) at most that many objects per class in total,
-    shared 70/30 between the parts (a subset whose test part stays inside the full split's
-    test part, so pretraining on the full train part never sees it)."""
+    ``min_quality`` then keeps the objects whose ``meta["quality"]`` is at least that (the
+    RAMP EROS set's human flag, 0 worst .. 3 best); ``max_per_class`` keeps (seeded) at most
+    that many objects per class in total, shared 70/30 between the parts. Both give subsets
+    whose test part stays inside the full split's test part, so pretraining on the full
+    train part never sees it."""
+    from skyfm.errors import DataFormatError
+
     lcs = load_set(name, limit)
     tr, te = stratified_split([o.label for o in lcs], test_fraction, seed)
     train, test = [lcs[i] for i in tr], [lcs[i] for i in te]
+    if min_quality is not None:
+        missing = [o.object_id for o in lcs if "quality" not in o.meta]
+        if missing:
+            raise DataFormatError(
+                f"min_quality given, but {len(missing)} objects have no quality flag "
+                f"(first: {missing[0]})", file=name, field="quality",
+                expected="a numeric quality per object (the RAMP EROS set has one)")
+        train = [o for o in train if float(o.meta["quality"]) >= min_quality]
+        test = [o for o in test if float(o.meta["quality"]) >= min_quality]
     if max_per_class:
         rng = np.random.default_rng(seed + 1)
 
@@ -83,11 +96,13 @@ def test_ids(name: str, test_fraction: float = 0.3, seed: int = 0, **kw) -> set[
 
 
 def make_split(name: str, out_dir, test_fraction: float = 0.3, seed: int = 0,
-               max_per_class: int | None = None, overwrite: bool = True) -> tuple[Path, Path]:
+               max_per_class: int | None = None, overwrite: bool = True,
+               min_quality: float | None = None) -> tuple[Path, Path]:
     """Write ``out_dir/train`` and ``out_dir/test`` in the generic layout. Returns both paths."""
     from skyfm.data.layout import write_dataset
 
-    train, test = split_set(name, test_fraction, seed, max_per_class=max_per_class)
+    train, test = split_set(name, test_fraction, seed, max_per_class=max_per_class,
+                            min_quality=min_quality)
     out = Path(out_dir)
     write_dataset(train, out / "train", overwrite=overwrite)
     write_dataset(test, out / "test", overwrite=overwrite)

@@ -86,3 +86,23 @@ def test_shipped_weights_record_the_documented_command_and_its_defaults():
         if f.name != "twin_classes":
             assert raw[f.name] == (list(defaults[f.name]) if isinstance(defaults[f.name], tuple)
                                    else defaults[f.name]), f.name
+
+
+def test_quality_subset_of_the_eros_split_stays_inside_its_parts(shared_data, monkeypatch):
+    import pytest
+
+    from skyfm.errors import DataFormatError
+    from skyfm.train.splits import split_set
+
+    monkeypatch.setenv("SKYFM_DATA_DIR", str(shared_data("lc_eros_ramp_variable_stars").parent))
+    full_tr, full_te = split_set("eros")
+    tr, te = split_set("eros", min_quality=2)
+    assert 0 < len(tr) < len(full_tr) and 0 < len(te) < len(full_te)
+    assert all(o.meta["quality"] >= 2 for o in tr + te)
+    assert {o.object_id for o in te} <= {o.object_id for o in full_te}
+    assert {o.object_id for o in tr} <= {o.object_id for o in full_tr}
+    # every full-split object of quality >= 2 is kept
+    assert len(te) == sum(o.meta["quality"] >= 2 for o in full_te)
+    shared_data("plasticc_train_snmachine")
+    with pytest.raises(DataFormatError, match="quality"):
+        split_set("plasticc", limit=30, min_quality=2)
