@@ -119,8 +119,6 @@ class FineTuneClassifier:
         """``unlabelled``: the same survey's unlabelled curves (optional), from which its
         class prior is estimated. ``progress`` advances by the curves seen (``n_members`` x
         ``epochs`` x the number of curves in all)."""
-        from skyfm.models.lightcurve_tokens import Prepared
-
         if int(self.n_members) < 1:
             raise ValueError(f"FineTuneClassifier: n_members must be >= 1, got {self.n_members}")
         y_raw = np.asarray(labels)
@@ -129,8 +127,7 @@ class FineTuneClassifier:
                              f"{len(y_raw)} labels")
         self.classes_, y = np.unique(y_raw, return_inverse=True)
         base = _encoder(self.encoder)
-        given = len(light_curves) and isinstance(light_curves[0], Prepared)
-        prepared = list(light_curves) if given else base.prepare(light_curves)
+        prepared = base.prepare(light_curves)  # once for all members
         self.members_ = [self._fit_member(base, prepared, y, self.seed + 1000 * m, progress)
                          for m in range(int(self.n_members))]
         _set_priors(self, y_raw, True, None if unlabelled is None or not len(unlabelled)
@@ -183,13 +180,9 @@ class FineTuneClassifier:
         under, see ``train_prior_``)."""
         import torch
 
-        from skyfm.models.lightcurve_tokens import Prepared
-
         if not hasattr(self, "members_"):
             raise RuntimeError("FineTuneClassifier: call fit() before predicting")
-        given = len(light_curves) and isinstance(light_curves[0], Prepared)
-        # the members share the tokeniser: prepare once
-        prepared = list(light_curves) if given else self.members_[0][0].prepare(light_curves)
+        prepared = self.members_[0][0].prepare(light_curves)  # the members share the tokeniser
         out = []
         for encoder, head in self.members_:
             Z = encoder.embed(prepared, progress=progress)
@@ -201,11 +194,13 @@ class FineTuneClassifier:
     def _head_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
         return self._member_proba(light_curves, progress).mean(0)
 
-    def predict_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
+    def _to_survey_mix(self, proba: np.ndarray) -> np.ndarray:
         from skyfm.models.prior import shift_prior
 
-        return shift_prior(self._head_proba(light_curves, progress), self.train_prior_,
-                           self.prior_)
+        return shift_prior(proba, self.train_prior_, self.prior_)
+
+    def predict_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
+        return self._to_survey_mix(self._head_proba(light_curves, progress))
 
     def predict(self, light_curves: Sequence, progress=None) -> np.ndarray:
         return self.classes_[self.predict_proba(light_curves, progress).argmax(1)]
@@ -219,18 +214,17 @@ class FineTuneClassifier:
           and the member -- how much the fits disagree, large for curves unlike the labelled
           ones. Zero with ``n_members=1``.
 
-        All under the survey's class mix (``prior_``), like :meth:`predict_proba`. Returns
-        ``{"proba", "total", "aleatoric", "epistemic"}``, arrays over the curves."""
-        from skyfm.models.prior import shift_prior
-
-        P = np.stack([shift_prior(p, self.train_prior_, self.prior_)
-                      for p in self._member_proba(light_curves, progress)])
-        mean = P.mean(0)
+        The three entropies are those of the members' probabilities under the survey's class
+        mix (``prior_``). ``proba`` is :meth:`predict_proba`'s: the members' mean moved to that
+        mix, which equals the mean of the moved members when the mix is the labels' own.
+        Returns ``{"proba", "total", "aleatoric", "epistemic"}``, arrays over the curves."""
+        raw = self._member_proba(light_curves, progress)
+        P = np.stack([self._to_survey_mix(p) for p in raw])
 
         def entropy(p):
             return -(p * np.log(np.clip(p, 1e-12, 1.0))).sum(-1)
 
-        total = entropy(mean)
+        total = entropy(P.mean(0))
         aleatoric = entropy(P).mean(0)
-        return {"proba": mean, "total": total, "aleatoric": aleatoric,
-                "epistemic": np.maximum(total - aleatoric, 0.0)}
+        return {"proba": self._to_survey_mix(raw.mean(0)), "total": total,
+                "aleatoric": aleatoric, "epistemic": np.maximum(total - aleatoric, 0.0)}

@@ -310,7 +310,12 @@ class LightCurveEncoder:
 
     def prepare(self, light_curves: Sequence, progress: Callable[[int], None] | None = None,
                 n_jobs: int = 1) -> list[tok.Prepared]:
-        """Tokenise (normalise + periodogram); ``n_jobs`` worker processes."""
+        """Tokenise (normalise + periodogram); ``n_jobs`` worker processes. Curves that are
+        already tokenised (:class:`~skyfm.models.lightcurve_tokens.Prepared`) pass through."""
+        if len(light_curves) and isinstance(light_curves[0], tok.Prepared):
+            if progress:
+                progress(len(light_curves))
+            return list(light_curves)
         out: list[tok.Prepared] = []
         for _, part in self.iter_prepared(light_curves, n_jobs):
             out.extend(part)
@@ -360,10 +365,7 @@ class LightCurveEncoder:
         robust scale, per point divided by 1 + error^2) of the values of hidden points,
         averaged over ``n_masks`` seeded random maskings. High = unusual curve.
         Accepts light curves or already-tokenised :class:`~skyfm.models.lightcurve_tokens.Prepared`."""
-        if len(light_curves) and isinstance(light_curves[0], tok.Prepared):
-            prepared = list(light_curves)
-        else:
-            prepared = self.prepare(light_curves)
+        prepared = self.prepare(light_curves)
         rng = np.random.default_rng(seed)
         out = np.zeros(len(prepared))
         for idx, batch in self._batches(prepared, batch_size):

@@ -47,7 +47,6 @@ def test_probe_estimates_the_surveys_class_mix_from_unlabelled_curves(encoder, s
     np.testing.assert_allclose(p1.sum(1), 1, atol=1e-9)
 
 
-
 @pytest.mark.slow
 def test_finetune_ensemble_averages_its_members_and_splits_uncertainty(encoder, sim_set):
     tr, ytr, te, yte = _split(sim_set)
