@@ -47,14 +47,52 @@ JD_TO_MJD = 2400000.5
 CUTOUTS = ("science", "template", "difference")
 
 
+class _BoundedFile:
+    """A read-only file wrapper that refuses any read longer than what is left in the file.
+
+    A truncated or garbled Avro container can claim a block of terabytes (a 19-byte tail on a
+    real alert is enough); fastavro would ask the OS for that much memory before noticing.
+    Every ``read(n)`` is checked against the bytes that remain, so the claim is refused with a
+    :class:`DataFormatError` naming the file instead.
+    """
+
+    def __init__(self, fh, path: Path):
+        self._fh = fh
+        self._path = path
+        self._size = path.stat().st_size
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._size - self._fh.tell()
+        # short reads (varints, the 16-byte sync marker, the probe for the end of the file)
+        # may run past the end: fastavro reports those itself
+        if n is not None and n > max(left, 16):
+            raise DataFormatError(f"a block claims {n} bytes at offset {self._fh.tell()} but "
+                                  f"only {left} remain in the file (truncated or corrupt)",
+                                  file=self._path, field="avro block",
+                                  expected="block sizes that fit in the file")
+        return self._fh.read(n)
+
+    def seek(self, *args):
+        return self._fh.seek(*args)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+
 def read_packets(path) -> tuple[list[dict], str]:
-    """All records of one Avro file and the writer schema's name (errors wrapped)."""
+    """All records of one Avro file and the writer schema's name (errors wrapped).
+
+    No read may claim more bytes than the file has left (see :class:`_BoundedFile`)."""
     import fastavro
 
     p = check_file(path)
     with wrap_errors(p, field="avro", expected="an Avro object container file"):
-        with open(p, "rb") as fh:
-            reader = fastavro.reader(fh)
+        with open(p, "rb") as raw:
+            if raw.read(4) != b"Obj\x01":
+                raise DataFormatError("no Avro magic bytes 'Obj\\x01'", file=p, field="avro",
+                                      expected="an Avro object container file")
+            raw.seek(0)
+            reader = fastavro.reader(_BoundedFile(raw, p))
             recs = list(reader)
             schema = (reader.writer_schema or {}).get("name", "") if isinstance(
                 reader.writer_schema, dict) else ""
