@@ -1,7 +1,8 @@
 """Alert packets in Avro (fastavro): ZTF (``ztf.alert``), LSST (``lsst.v*.alert``) and DECam
 DECAT (``decat.object``).
 
-Each packet gives one :class:`LightCurve` and one :class:`Image`:
+Each packet gives one :class:`LightCurve` (the default) or, with ``modality='image'``, one
+:class:`Image` of its cutouts:
 
 * ZTF: ``candidate`` + ``prv_candidates``. Detections are difference-image PSF magnitudes
   (``magpsf``/``sigmapsf``), history entries without a ``candid`` are non-detections whose
@@ -251,10 +252,24 @@ def _parse(rec, p):
                           field="schema", expected="a ZTF, LSST or DECAT alert packet")
 
 
-def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | None = None,
-                strict: bool = False, dataset: str | None = None, progress: Progress = None,
-                **_):
-    """An Avro alert file or a folder of them (searched recursively) -> light curves + cutouts."""
+MODALITIES = ("lightcurve", "image")
+
+
+def read_alerts(path, *, modality: str | None = None, merge: bool = True,
+                limit: int | None = None, strict: bool = False, dataset: str | None = None,
+                progress: Progress = None):
+    """An Avro alert file or a folder of them (searched recursively) -> light curves, or the
+    cutouts with ``modality='image'``.
+
+    Light curves are the default (what a broker's alert stream is about); the report then
+    says how many cutout triplets were left unread. Each call returns one modality, so object
+    ids stay unique (a light curve and its cutouts share the ``objectId``).
+    """
+    if modality not in (None, *MODALITIES):
+        raise DataFormatError(f"alerts hold light curves and cutout images, not {modality!r}",
+                              file=path, field="modality", expected="'lightcurve' or 'image'")
+    want_images = modality == "image"
+    images = want_images
     p = Path(path)
     files = sorted(p.rglob("*.avro")) if p.is_dir() else [check_file(p)]
     if not files:
@@ -279,7 +294,7 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
                         best[k] = row
                 else:
                     best[k] = row
-            if dropped:
+            if dropped and not want_images:  # points are not what an image read returns
                 Dropper(report, f, strict).drop(np.ones(dropped, bool),
                                                 "duplicate (band, time) in an alert", "time")
             key = (schema, oid) if merge else (schema, oid, len(order))
@@ -300,6 +315,8 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
             entry["file"] = f
             if images:
                 entry["cutouts"] = _cutouts(rec, f)
+            else:
+                entry["has_cutouts"] = entry.get("has_cutouts", False) or _has_cutouts(rec)
         if progress is not None:
             progress(1)
     lcs, imgs = [], []
@@ -311,8 +328,18 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
         if merge and len(schemas[e["oid"]]) > 1:  # one object in two schema versions
             version = e["schema"].split(".")[1] if "." in e["schema"] else e["schema"]
             e["oid"] = f"{e['oid']}@{version}"
+        cut = e.get("cutouts")
+        if images and cut is not None and cut[0] is not None:
+            data, hdr = cut
+            mask = ~np.isfinite(data)
+            imgs.append(Image(data, list(CUTOUTS), wcs=_wcs(hdr), mask=mask if mask.any() else None,
+                              pixel_scale=1.012 if e["survey"] == "ZTF" else None,
+                              object_id=e["oid"],
+                              provenance=Provenance(survey=e["survey"], file=str(e["file"]),
+                                                    reader="alerts", dataset=dataset),
+                              meta={"kind": "alert cutouts", **e["meta"]}))
         rows = list(e["points"].values())
-        if not rows:
+        if not rows or want_images:
             continue
         t, b, v, err, ul, _, pos = (np.array(c) for c in zip(*rows))
         meta = dict(e["meta"], n_alerts=e["n_alerts"], alert_file=str(e["file"]))
@@ -327,16 +354,30 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
             reader="alerts", dataset=dataset, meta={e["oid"]: meta}, report=report,
             strict=strict, extra={"isdiffpos": pos.astype(bool)} if e["kind"] == "mag" else None,
             errors_given=True)
-        cut = e.get("cutouts")
-        if images and cut is not None and cut[0] is not None:
-            data, hdr = cut
-            mask = ~np.isfinite(data)
-            imgs.append(Image(data, list(CUTOUTS), wcs=_wcs(hdr), mask=mask if mask.any() else None,
-                              pixel_scale=1.012 if e["survey"] == "ZTF" else None,
-                              object_id=e["oid"],
-                              provenance=Provenance(survey=e["survey"], file=str(e["file"]),
-                                                    reader="alerts", dataset=dataset),
-                              meta={"kind": "alert cutouts", **e["meta"]}))
-    out = finish(lcs + imgs, report)
+    if want_images:
+        if not imgs:
+            raise DataFormatError("no alert has cutouts", file=p, field="cutoutScience",
+                                  expected="alert packets with cutout stamps")
+        no_cut = [per_obj[k]["oid"] for k in order
+                  if per_obj[k].get("cutouts") is None or per_obj[k]["cutouts"][0] is None]
+        if no_cut:
+            report.warnings.append(f"{len(no_cut)} object(s) have no cutouts and are not "
+                                   f"read as images: {', '.join(no_cut[:5])}")
+        out = finish(imgs, report)
+        out.report.n_points = 0
+        return out
+    n_cut = sum(bool(per_obj[k].get("has_cutouts")) for k in order)
+    if n_cut:
+        report.warnings.append(f"ignored the cutout images of {n_cut} object(s) (science, "
+                               "template, difference); read them with modality='image'")
+    out = finish(lcs, report)
     out.report.n_points = sum(len(lc) for lc in lcs)
     return out
+
+
+def _has_cutouts(rec) -> bool:
+    if "triggersource" in rec:
+        ts = rec.get("triggersource") or {}
+        return any(ts.get(k) is not None for k in ("scicutout", "refcutout", "diffcutout"))
+    return any(rec.get(k) is not None
+               for k in ("cutoutScience", "cutoutTemplate", "cutoutDifference"))
