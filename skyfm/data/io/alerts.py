@@ -265,20 +265,27 @@ def read_alerts(path, *, modality: str | None = None, merge: bool = True,
     says how many cutout triplets were left unread. Each call returns one modality, so object
     ids stay unique (a light curve and its cutouts share the ``objectId``).
     """
-    if modality not in (None, *MODALITIES):
-        raise DataFormatError(f"alerts hold light curves and cutout images, not {modality!r}",
-                              file=path, field="modality", expected="'lightcurve' or 'image'")
-    want_images = modality == "image"
-    images = want_images
     p = Path(path)
     files = sorted(p.rglob("*.avro")) if p.is_dir() else [check_file(p)]
     if not files:
         raise DataFormatError("no .avro files", file=p, expected="Avro alert packets")
+    return assemble(p, files, ((f, *read_packets(f)) for f in files), modality=modality,
+                    merge=merge, limit=limit, strict=strict, dataset=dataset, progress=progress)
+
+
+def assemble(p: Path, files, packets, *, modality: str | None, merge: bool, limit, strict: bool,
+             dataset, progress: Progress, reader: str = "alerts"):
+    """Light curves (or cutout images) from ``packets``: ``(file, records, schema name)``
+    triples in file order; shared by the Avro and the Parquet alert readers."""
+    if modality not in (None, *MODALITIES):
+        raise DataFormatError(f"alerts hold light curves and cutout images, not {modality!r}",
+                              file=p, field="modality", expected="'lightcurve' or 'image'")
+    want_images = modality == "image"
+    images = want_images
     report = new_report(*files)
     per_obj: dict = {}  # oid -> {"points": {(band, t): row}, "kind", ...}
     order: list = []
-    for f in files:
-        recs, schema = read_packets(f)
+    for f, recs, schema in packets:
         for rec in recs:
             oid, pts, kind, unit, survey, meta = _parse(rec, f)
             if not pts:
@@ -336,7 +343,7 @@ def read_alerts(path, *, modality: str | None = None, merge: bool = True,
                               pixel_scale=1.012 if e["survey"] == "ZTF" else None,
                               object_id=e["oid"],
                               provenance=Provenance(survey=e["survey"], file=str(e["file"]),
-                                                    reader="alerts", dataset=dataset),
+                                                    reader=reader, dataset=dataset),
                               meta={"kind": "alert cutouts", **e["meta"]}))
         rows = list(e["points"].values())
         if not rows or want_images:
@@ -351,7 +358,7 @@ def read_alerts(path, *, modality: str | None = None, merge: bool = True,
         lcs += build_lightcurves(
             np.full(t.size, e["oid"], dtype=object), t, v, err, b, upper_limit=ul,
             kind=e["kind"], flux_unit=e["unit"], source=e["file"], survey=e["survey"],
-            reader="alerts", dataset=dataset, meta={e["oid"]: meta}, report=report,
+            reader=reader, dataset=dataset, meta={e["oid"]: meta}, report=report,
             strict=strict, extra={"isdiffpos": pos.astype(bool)} if e["kind"] == "mag" else None,
             errors_given=True)
     if want_images:
