@@ -3,8 +3,8 @@
 Formats (one module each): EROS/RAMP list-column CSV (:mod:`.eros`), long-format light-curve
 tables with a column mapping (:mod:`.table`), PLAsTiCC (:mod:`.plasticc`), ALeRCE ZTF CSVs
 (:mod:`.alerce`), MACHO ``.mjd`` in tar.bz2 (:mod:`.macho`), ZTF/LSST Avro alerts
-(:mod:`.alerts`), SpeX prism FITS (:mod:`.spex`), DESI coadd FITS (:mod:`.desi`), APOGEE npz
-(:mod:`.apogee`), JPEG/PNG/FITS images and Galaxy Zoo (:mod:`.images`), catalogue
+(:mod:`.alerts`), ZTF alerts as Parquet (:mod:`.alert_parquet`), SpeX prism FITS
+(:mod:`.spex`), DESI coadd FITS (:mod:`.desi`), APOGEE npz (:mod:`.apogee`), JPEG/PNG/FITS images and Galaxy Zoo (:mod:`.images`), catalogue
 CSV/Parquet/VOTable/whitespace tables (:mod:`.catalogs`) and the generic dataset layout
 (:mod:`skyfm.data.layout`).
 
@@ -116,6 +116,8 @@ def detect_format(path) -> str:
     head = _head(p)
     if _is_eros(p, head):  # by its columns, whatever the name (train*, test*, renamed)
         return "eros"
+    if head[:4] == b"PAR1" and _is_alert_parquet(p):  # by its schema, whatever the name
+        return "alert_parquet"
     if name.endswith(".npz") or head[:4] == b"PK\x03\x04":
         return "apogee"
     if head[:4] == b"Obj\x01" or name.endswith(".avro"):
@@ -176,6 +178,12 @@ def _is_eros(p: Path, head: bytes) -> bool:
     return is_eros_file(p)
 
 
+def _is_alert_parquet(p: Path) -> bool:
+    from skyfm.data.io.alert_parquet import is_alert_parquet
+
+    return is_alert_parquet(p)
+
+
 def _is_spex(p: Path) -> bool:
     return "spex" in p.name.lower() or (p.parent.name == "spectra" and
                                         (p.parent.parent / "spectral_data.csv").exists())
@@ -214,6 +222,8 @@ def _detect_dir(p: Path) -> str:
     if any(f.endswith(".avro") for f in files) or any(
             f.suffix == ".avro" for f in p.rglob("*.avro")):
         return "alerts"
+    if any(f.lower().endswith((".parquet", ".pq")) and _is_alert_parquet(p / f) for f in files):
+        return "alert_parquet"
     if any(f.startswith("coadd") and f.endswith(".fits") for f in files):
         return "desi"
     if any(f.lower().endswith((".csv", ".parquet", ".data", ".dat", ".dat.gz")) for f in files):

@@ -32,7 +32,8 @@ READER_MODALITY = {
     "catalog": "catalog",
 }
 #: readers that choose the modality themselves (keyword ``modality``)
-MULTI_MODALITY = {"alerts": ("lightcurve", "image"), "image_folder": ("image", "catalog")}
+MULTI_MODALITY = {"alerts": ("lightcurve", "image"), "alert_parquet": ("lightcurve", "image"),
+                  "image_folder": ("image", "catalog")}
 
 CHOICE_HINT = ("choose with modality='...' or file='<name>' (on the command line: --modality, "
                "--file)")
