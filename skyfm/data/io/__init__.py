@@ -201,7 +201,7 @@ def _is_desi(p: Path) -> bool:
 
 def _detect_dir(p: Path) -> str:
     files = {f.name for f in p.iterdir()}
-    if "train_varlength_features.csv.gz" in files:
+    if "train_varlength_features.csv.gz" in files or _has_eros_file(p, files):
         return "eros"
     if any(f.startswith("plasticc_train_lightcurves") for f in files):
         return "plasticc"
@@ -241,6 +241,20 @@ def _detect_dir(p: Path) -> str:
     raise UnknownFormatError("no reader recognises this directory", file=p,
                              expected="a registered data set or a skyfm dataset directory "
                              "(observations.parquet, spectra.parquet, table.csv, images/)")
+
+
+#: names that are never a RAMP list-column CSV (not opened when looking for one)
+_NOT_TEXT = (".fits", ".fit", ".fits.gz", ".fz", ".jpg", ".jpeg", ".png", ".avro", ".parquet",
+             ".pq", ".npz", ".tar.bz2", ".tar.gz", ".tgz", ".xml", ".vot", ".md", ".rst")
+
+
+def _has_eros_file(p: Path, files: set[str]) -> bool:
+    """A RAMP features file under any name (``test_varlength_features.csv.gz``, renamed)."""
+    from skyfm.data.io.eros import is_eros_file
+
+    cands = sorted(f for f in files if not f.lower().endswith(_NOT_TEXT)
+                   and not f.startswith("."))
+    return len(cands) <= 50 and any(is_eros_file(p / f) for f in cands)
 
 
 def _gz_like(labels: Path) -> bool:
