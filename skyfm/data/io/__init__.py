@@ -4,9 +4,10 @@ Formats (one module each): EROS/RAMP list-column CSV (:mod:`.eros`), long-format
 tables with a column mapping (:mod:`.table`), PLAsTiCC (:mod:`.plasticc`), ALeRCE ZTF CSVs
 (:mod:`.alerce`), MACHO ``.mjd`` in tar.bz2 (:mod:`.macho`), ZTF/LSST Avro alerts
 (:mod:`.alerts`), ZTF alerts as Parquet (:mod:`.alert_parquet`), SpeX prism FITS
-(:mod:`.spex`), DESI coadd FITS (:mod:`.desi`), APOGEE npz (:mod:`.apogee`), JPEG/PNG/FITS images and Galaxy Zoo (:mod:`.images`), catalogue
-CSV/Parquet/VOTable/whitespace tables (:mod:`.catalogs`) and the generic dataset layout
-(:mod:`skyfm.data.layout`).
+(:mod:`.spex`), DESI coadd FITS (:mod:`.desi`), APOGEE npz (:mod:`.apogee`), JPEG/PNG/FITS
+images and Galaxy Zoo (:mod:`.images`), catalogue CSV/Parquet/VOTable/whitespace tables
+(:mod:`.catalogs`) and the generic dataset layout (:mod:`skyfm.data.layout`). Folders with
+several kinds of data: :mod:`.folders` (``read(..., modality=, file=)``).
 
 Bad-input policy
 ----------------

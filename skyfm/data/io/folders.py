@@ -106,9 +106,9 @@ def resolve_catalogue_folder(folder: Path, dataset: str | None) -> tuple[Path, l
     primary = registered_primary(dataset)
     if primary and (folder / primary).is_file():
         rest = [f.name for f in tables if f.name != primary]
-        return folder / primary, [f"read the registered set's primary table {primary}; ignored "
-                                  f"the other catalogue(s) {', '.join(rest)} (read one with "
-                                  "file='<name>')"]
+        note = (f"read the registered set's primary table {primary}; ignored the other "
+                f"catalogue(s) {', '.join(rest)} (read one with file='<name>')")
+        return folder / primary, [note]
     raise several_tables_error(folder, tables)
 
 

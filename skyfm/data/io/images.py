@@ -217,14 +217,19 @@ def write_image_file(img: Image, path) -> Path:
     return p
 
 
-def read_images(path, *, dataset=None, size: int | None = None, limit=None, **_):
-    """One image file -> ObservationSet of one :class:`Image`."""
+def read_images(path, *, dataset=None, size: int | None = None, limit=None,
+                progress: Progress = None, strict: bool = False):
+    """One image file -> ObservationSet of one :class:`Image` (``limit``/``strict`` are
+    accepted for a uniform interface: one image, nothing dropped)."""
     report = new_report(path)
-    return finish([read_image_file(path, dataset=dataset, size=size)], report)
+    out = finish([read_image_file(path, dataset=dataset, size=size)], report)
+    if progress is not None:
+        progress(1)
+    return out
 
 
 def read_galaxyzoo(path, *, dataset=None, size: int | None = None, limit: int | None = None,
-                   lazy: bool = True, progress: Progress = None, **_):
+                   lazy: bool = True, progress: Progress = None):
     """Galaxy Zoo 1 folder: ``images/<OBJID>.jpeg`` + ``labels.csv`` (OBJID, CLASS).
 
     Labels are class names (:data:`GALAXYZOO_CLASSES`); ``meta['class_id']`` keeps the number.
