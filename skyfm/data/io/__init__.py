@@ -32,7 +32,9 @@ Bad-input policy
   run with this net switched off, so readers must name the field themselves).
 
 Common keywords: ``limit=N`` (first N objects), ``strict=``, ``progress=`` (callback taking a
-count), ``format=`` (force a reader by name, see :data:`READERS`).
+count), ``format=`` (force a reader by name, see :data:`READERS`), ``modality=`` and ``file=``
+(one kind of data, or one file, of a folder). A keyword the chosen reader does not take raises
+``TypeError`` naming it and the reader (``limt=5`` never silently reads everything).
 """
 
 from __future__ import annotations

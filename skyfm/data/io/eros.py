@@ -82,9 +82,10 @@ def header_columns(path) -> list[str]:
 
 
 def is_eros_file(path) -> bool:
-    """True when ``path`` holds the RAMP list columns (any file name, gzipped or not)."""
+    """True when ``path`` holds RAMP list columns (any file name, gzipped or not). Two of the
+    six are enough to identify the format; the reader then names any that are missing."""
     p = Path(path)
-    return p.is_file() and set(LIST_COLUMNS) <= set(header_columns(p))
+    return p.is_file() and len(set(LIST_COLUMNS) & set(header_columns(p))) >= 2
 
 
 def labels_for(feats: Path) -> Path | None:
