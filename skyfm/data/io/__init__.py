@@ -336,6 +336,10 @@ def read(path, format: str | None = None, *, modality: str | None = None,
 COMMON_KEYWORDS = ("strict", "progress")
 
 
+#: readers that hand their keywords to others: generic FITS -> image or table reader
+_KEYWORD_TARGETS = {"fits": ("image", "catalog")}
+
+
 def _check_keywords(fmt: str, kw: dict) -> dict:
     """The keywords to pass to the reader; TypeError for one it does not take (``limt=5``
     must not silently read everything). A ``**_`` catch-all does not count as taking them."""
@@ -343,10 +347,14 @@ def _check_keywords(fmt: str, kw: dict) -> dict:
 
     if fmt not in _READER_FUNCS:
         return kw
-    params = inspect.signature(_reader_function(fmt)).parameters.values()
-    if any(q.kind is q.VAR_KEYWORD and q.name != "_" for q in params):
-        return kw  # this reader passes keywords on to another reader, which checks them
-    names = {q.name for q in params if q.kind in (q.KEYWORD_ONLY, q.POSITIONAL_OR_KEYWORD)}
+    names: set[str] = set()
+    passes_on = False
+    for f in _KEYWORD_TARGETS.get(fmt, (fmt,)):
+        params = inspect.signature(_reader_function(f)).parameters.values()
+        passes_on |= any(q.kind is q.VAR_KEYWORD and q.name != "_" for q in params)
+        names |= {q.name for q in params if q.kind in (q.KEYWORD_ONLY, q.POSITIONAL_OR_KEYWORD)}
+    if passes_on:
+        return kw  # a reader that passes keywords on to another one, which checks them
     bad = [k for k in kw if k not in names and k not in COMMON_KEYWORDS]
     if bad:
         ok = ", ".join(sorted(names - {"path", "dataset"}))
