@@ -164,3 +164,15 @@ def test_avro_block_header_flips(shared_data, tmp_path, patch):
     f.write_bytes(bytes(raw))
     with pytest.raises(DataFormatError, match="flipped.avro"):
         read(f)
+
+
+def test_avro_packets_under_other_names(shared_data, tmp_path):
+    root = shared_data("ztf_alerts_sample")
+    (tmp_path / "packet.bin").write_bytes((root / ALERT).read_bytes())
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "472263571115115000").write_bytes(
+        (root / "472263571115115000.avro").read_bytes())
+    assert detect_format(tmp_path / "packet.bin") == "alerts"
+    assert detect_format(tmp_path) == "alerts"
+    ref = read(root / ALERT).object_ids + read(root / "472263571115115000.avro").object_ids
+    assert sorted(read(tmp_path).object_ids) == sorted(ref)

@@ -223,7 +223,8 @@ def _detect_dir(p: Path) -> str:
     if any(f.endswith(".npz") for f in files):
         return "apogee"
     if any(f.endswith(".avro") for f in files) or any(
-            f.suffix == ".avro" for f in p.rglob("*.avro")):
+            f.suffix == ".avro" for f in p.rglob("*.avro")) or any(
+            (p / f).is_file() and _head(p / f, 4) == b"Obj\x01" for f in files):
         return "alerts"
     if any(f.lower().endswith((".parquet", ".pq")) and _is_alert_parquet(p / f) for f in files):
         return "alert_parquet"

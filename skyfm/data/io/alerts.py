@@ -80,6 +80,22 @@ class _BoundedFile:
         return self._fh.tell()
 
 
+def is_avro(path) -> bool:
+    """An Avro object container file, whatever its name (magic bytes ``Obj\\x01``)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"Obj\x01"
+    except OSError:
+        return False
+
+
+def avro_files(folder: Path) -> list[Path]:
+    """The Avro files under ``folder`` (recursively): ``*.avro`` and any file that starts with
+    the Avro magic bytes."""
+    return sorted(f for f in folder.rglob("*") if f.is_file() and not f.name.startswith(".")
+                  and (f.suffix == ".avro" or is_avro(f)))
+
+
 def read_packets(path) -> tuple[list[dict], str]:
     """All records of one Avro file and the writer schema's name (errors wrapped).
 
@@ -266,7 +282,7 @@ def read_alerts(path, *, modality: str | None = None, merge: bool = True,
     ids stay unique (a light curve and its cutouts share the ``objectId``).
     """
     p = Path(path)
-    files = sorted(p.rglob("*.avro")) if p.is_dir() else [check_file(p)]
+    files = avro_files(p) if p.is_dir() else [check_file(p)]
     if not files:
         raise DataFormatError("no .avro files", file=p, expected="Avro alert packets")
     return assemble(p, files, ((f, *read_packets(f)) for f in files), modality=modality,
