@@ -111,3 +111,16 @@ def test_modality_and_keywords_are_checked(shared_data):
         read(shared_data("catalog_htru2_pulsars"), limt=5)
     with pytest.raises(TypeError, match="'limt' for reader 'image_folder'"):
         read(shared_data("images_fits_photutils_datasets"), modality="image", limt=5)
+
+
+def test_images_beside_a_csv_table(shared_data, tmp_path):
+    import shutil
+
+    src = shared_data("images_fits_photutils_datasets")
+    shutil.copy(src / "M6707HH.fits", tmp_path / "M6707HH.fits")
+    (tmp_path / "notes.csv").write_text("object_id,x\na,1\nb,2\n")
+    imgs = read(tmp_path, modality="image")
+    assert imgs.object_ids == ["M6707HH"] and isinstance(imgs[0], Image)
+    table = read(tmp_path)  # the folder's one table, saying that the image was left out
+    assert len(table) == 1 and len(table[0]) == 2
+    assert any("modality='image'" in w for w in table.report.warnings)

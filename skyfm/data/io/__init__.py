@@ -307,9 +307,16 @@ def read(path, format: str | None = None, *, modality: str | None = None,
     if fmt not in READERS:
         raise UnknownFormatError(f"unknown format {fmt!r}", file=p, field="format",
                                  expected="one of " + ", ".join(READERS))
+    if (format is None and modality == "image" and p.is_dir() and fmt == "catalog"
+            and folders.has_images(p)):
+        fmt = "image_folder"  # tables beside images: the images were asked for
     notes: list[str] = []
     if fmt == "catalog" and p.is_dir() and modality in (None, "catalog"):
-        p, notes = folders.resolve_catalogue_folder(p, dataset)
+        if folders.has_images(p):
+            notes.append(f"{p}: ignored the image files beside the catalogue; read them with "
+                         "modality='image'")
+        p, more = folders.resolve_catalogue_folder(p, dataset)
+        notes += more
     reader_kw = dict(kwargs, dataset=dataset)
     if fmt in folders.MULTI_MODALITY:
         reader_kw["modality"] = modality

@@ -72,10 +72,37 @@ def catalogue_tables(folder: Path) -> list[Path]:
         if not f.is_file() or n.endswith(SKIP) or n.startswith(("source", "readme", "license",
                                                                 ".")):
             continue
-        if n.endswith("query_header.txt"):
+        if n.endswith("query_header.txt") or is_image_file(f):
             continue
         out.append(f)
     return out
+
+
+def is_image_file(f: Path) -> bool:
+    """JPEG/PNG, or FITS with a 2-D/3-D image HDU (a FITS file of tables is a catalogue)."""
+    from skyfm.data.io.images import FITS_EXT, RASTER
+
+    n = f.name.lower()
+    if n.endswith(RASTER):
+        return True
+    if not n.endswith(FITS_EXT):
+        return False
+    import warnings
+
+    from astropy.io import fits
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with fits.open(f, memmap=True, lazy_load_hdus=True) as hd:
+                return any(getattr(h, "is_image", False) and h.header.get("NAXIS", 0) in (2, 3)
+                           for h in hd)
+    except Exception:  # unreadable FITS: let the reader name the problem
+        return True
+
+
+def has_images(folder: Path) -> bool:
+    return any(f.is_file() and is_image_file(f) for f in Path(folder).iterdir())
 
 
 def registered_primary(dataset: str | None) -> str | None:
