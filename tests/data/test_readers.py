@@ -101,7 +101,8 @@ def test_ztf_alert_and_folder_merge(tmp_path):
     lc = one.of_type(LightCurve)[0]
     assert len(lc) == 4 and lc.upper_limit.tolist() == [False, True, False, False]
     assert lc.time.max() == pytest.approx(59000.0)  # jd -> MJD
-    img = one.of_type(Image)[0]
+    assert not one.of_type(Image) and "modality='image'" in one.report.warnings[-1]
+    img = read(tmp_path / "al" / "a1.avro", modality="image")[0]
     assert img.bands == ["science", "template", "difference"] and img.shape == (3, 8, 8)
     merged = read(tmp_path / "al")
     lc = merged.of_type(LightCurve)[0]
@@ -124,8 +125,9 @@ def test_alert_bad_inputs(tmp_path):
     rec = ztf_alert(cutouts=False)
     rec["cutoutScience"] = {"fileName": "x", "stampData": b"\x1f\x8bnot gzip"}
     write_avro(tmp_path / "c.avro", [rec])
+    assert len(read(tmp_path / "c.avro")) == 1  # a light-curve read does not decode cutouts
     with pytest.raises(DataFormatError) as ei:
-        read(tmp_path / "c.avro")
+        read(tmp_path / "c.avro", modality="image")
     assert ei.value.field == "cutout.science"
     assert ZTF_SCHEMA["name"] == "alert"
 

@@ -76,9 +76,11 @@ def test_macho(shared_data):
 
 
 def test_ztf_alerts(shared_data):
-    obs = read(shared_data("ztf_alerts_sample"))
-    lcs, imgs = obs.of_type(LightCurve), obs.of_type(Image)
+    lcs = read(shared_data("ztf_alerts_sample"))  # light curves by default
+    imgs = read(shared_data("ztf_alerts_sample"), modality="image")
     assert len(lcs) == 58 and len(imgs) == 58  # 92 packets of 58 objects (DECAT has no cutouts)
+    assert all(isinstance(o, LightCurve) for o in lcs)
+    assert all(isinstance(o, Image) for o in imgs)
     seq = lcs.by_id()["ZTF21abiuvdk"]
     assert seq.meta["n_alerts"] == 34 and len(seq) == 50 and seq.upper_limit.any()
     assert set(seq.bands) == {"g", "r"} and 59382 < seq.time.min() < 59383
@@ -154,16 +156,16 @@ def test_galaxy_zoo(shared_data):
 
 
 def test_fits_images_and_glimpse_catalog(shared_data):
-    obs = read(shared_data("images_fits_photutils_datasets"))
-    imgs = obs.of_type(Image).by_id()
+    imgs = read(shared_data("images_fits_photutils_datasets"), modality="image").by_id()
     assert set(imgs) == {"M51", "M6707HH", "irac_ch1_flight", "spitzer_example_image"}
     sp = imgs["spitzer_example_image"]
     assert sp.wcs is not None and sp.shape == (1, 513, 1025) and sp.unit == "MJy/sr"
     assert sp.pixel_scale == pytest.approx(1.2, rel=1e-3)
     psf = imgs["irac_ch1_flight"]
     assert psf.meta["is_psf"] and psf.psf.shape == (81, 81)
-    cats = obs.of_type(Catalog)
-    glimpse = [c for c in cats if len(c) == 224][0]
+    glimpse = read(shared_data("images_fits_photutils_datasets"),
+                   file="spitzer_example_catalog.xml")[0]
+    assert len(glimpse) == 224
     assert glimpse.units["l"] == "deg" and glimpse.units["f4_5"] == "mJy"
 
 
@@ -200,13 +202,16 @@ def test_ogle3(shared_data):
 
 
 def test_linear(shared_data):
-    obs = read(shared_data("catalog_linear_astroml"))
-    by = {len(c): c for c in obs}
-    attrs = by[6146]
-    assert attrs.label_column == "LCtype"
+    obs = read(shared_data("catalog_linear_astroml"))  # the registered primary table
+    assert len(obs) == 1
+    attrs = obs[0]
+    assert len(attrs) == 6146 and attrs.label_column == "LCtype"
     assert collections.Counter(attrs.labels) == {1: 2612, 5: 2246, 2: 864, 4: 342, 6: 82}
-    assert 7010 in by and 483 in by  # targets list and RRLyrae.fit table
-    assert any("RRLyr_ugriz_templates" in w for w in obs.report.warnings)
+    assert any("RRLyrae.fit" in w and "allLINEARfinal_targets" in w
+               for w in obs.report.warnings)
+    folder = shared_data("catalog_linear_astroml")
+    assert len(read(folder, file="allLINEARfinal_targets.dat.gz")[0]) == 7010
+    assert len(read(folder, file="RRLyrae.fit")[0]) == 483
 
 
 def test_text_sets_are_not_observations(shared_data):

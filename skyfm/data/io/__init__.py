@@ -3,10 +3,11 @@
 Formats (one module each): EROS/RAMP list-column CSV (:mod:`.eros`), long-format light-curve
 tables with a column mapping (:mod:`.table`), PLAsTiCC (:mod:`.plasticc`), ALeRCE ZTF CSVs
 (:mod:`.alerce`), MACHO ``.mjd`` in tar.bz2 (:mod:`.macho`), ZTF/LSST Avro alerts
-(:mod:`.alerts`), SpeX prism FITS (:mod:`.spex`), DESI coadd FITS (:mod:`.desi`), APOGEE npz
-(:mod:`.apogee`), JPEG/PNG/FITS images and Galaxy Zoo (:mod:`.images`), catalogue
-CSV/Parquet/VOTable/whitespace tables (:mod:`.catalogs`) and the generic dataset layout
-(:mod:`skyfm.data.layout`).
+(:mod:`.alerts`), ZTF alerts as Parquet (:mod:`.alert_parquet`), SpeX prism FITS
+(:mod:`.spex`), DESI coadd FITS (:mod:`.desi`), APOGEE npz (:mod:`.apogee`), JPEG/PNG/FITS
+images and Galaxy Zoo (:mod:`.images`), catalogue CSV/Parquet/VOTable/whitespace tables
+(:mod:`.catalogs`) and the generic dataset layout (:mod:`skyfm.data.layout`). Folders with
+several kinds of data: :mod:`.folders` (``read(..., modality=, file=)``).
 
 Bad-input policy
 ----------------
@@ -31,7 +32,9 @@ Bad-input policy
   run with this net switched off, so readers must name the field themselves).
 
 Common keywords: ``limit=N`` (first N objects), ``strict=``, ``progress=`` (callback taking a
-count), ``format=`` (force a reader by name, see :data:`READERS`).
+count), ``format=`` (force a reader by name, see :data:`READERS`), ``modality=`` and ``file=``
+(one kind of data, or one file, of a folder). A keyword the chosen reader does not take raises
+``TypeError`` naming it and the reader (``limt=5`` never silently reads everything).
 """
 
 from __future__ import annotations
@@ -43,98 +46,50 @@ from pathlib import Path
 
 from skyfm.data.io._common import DataQualityWarning
 from skyfm.data.observations import ObservationSet
-from skyfm.errors import DataNotFoundError, UnknownFormatError
+from skyfm.errors import DataFormatError, DataNotFoundError, UnknownFormatError
 
 __all__ = ["READERS", "DataQualityWarning", "detect_format", "read"]
 
 
-def _eros(p, **kw):
-    from skyfm.data.io.eros import read_eros
-    return read_eros(p, **kw)
-
-
-def _table(p, **kw):
-    from skyfm.data.io.table import read_lightcurve_table
-    return read_lightcurve_table(p, **kw)
-
-
-def _layout(p, **kw):
-    from skyfm.data.layout import load_dataset
-    return load_dataset(p, **kw)
-
-
-def _plasticc(p, **kw):
-    from skyfm.data.io.plasticc import read_plasticc
-    return read_plasticc(p, **kw)
-
-
-def _alerce(p, **kw):
-    from skyfm.data.io.alerce import read_alerce
-    return read_alerce(p, **kw)
-
-
-def _macho(p, **kw):
-    from skyfm.data.io.macho import read_macho
-    return read_macho(p, **kw)
-
-
-def _alerts(p, **kw):
-    from skyfm.data.io.alerts import read_alerts
-    return read_alerts(p, **kw)
-
-
-def _spex(p, **kw):
-    from skyfm.data.io.spex import read_spex
-    return read_spex(p, **kw)
-
-
-def _desi(p, **kw):
-    from skyfm.data.io.desi import read_desi
-    return read_desi(p, **kw)
-
-
-def _apogee(p, **kw):
-    from skyfm.data.io.apogee import read_apogee
-    return read_apogee(p, **kw)
-
-
-def _images(p, **kw):
-    from skyfm.data.io.images import read_images
-    return read_images(p, **kw)
-
-
-def _galaxyzoo(p, **kw):
-    from skyfm.data.io.images import read_galaxyzoo
-    return read_galaxyzoo(p, **kw)
-
-
-def _fits(p, **kw):
-    from skyfm.data.io.fitsfile import read_fits
-    return read_fits(p, **kw)
-
-
-def _catalog(p, **kw):
-    from skyfm.data.io.catalogs import read_catalog
-    return read_catalog(p, **kw)
-
-
-def _photutils(p, **kw):
-    from skyfm.data.io.images import read_image_folder
-    return read_image_folder(p, **kw)
-
-
-def _spectra_table(p, **kw):
-    from skyfm.data.layout import read_spectra_table
-    return read_spectra_table(p, **kw)
-
-
-READERS: dict[str, Callable[..., ObservationSet]] = {
-    "spectra_table": _spectra_table,
-    "eros": _eros, "lightcurve_table": _table, "layout": _layout, "plasticc": _plasticc,
-    "alerce": _alerce, "macho": _macho, "alerts": _alerts, "spex": _spex, "desi": _desi,
-    "apogee": _apogee, "image": _images, "galaxyzoo": _galaxyzoo, "fits": _fits,
-    "catalog": _catalog, "image_folder": _photutils,
+#: format name -> (module, function) of its reader; imported on first use
+_READER_FUNCS = {
+    "spectra_table": ("skyfm.data.layout", "read_spectra_table"),
+    "eros": ("skyfm.data.io.eros", "read_eros"),
+    "lightcurve_table": ("skyfm.data.io.table", "read_lightcurve_table"),
+    "layout": ("skyfm.data.layout", "load_dataset"),
+    "plasticc": ("skyfm.data.io.plasticc", "read_plasticc"),
+    "alerce": ("skyfm.data.io.alerce", "read_alerce"),
+    "macho": ("skyfm.data.io.macho", "read_macho"),
+    "alerts": ("skyfm.data.io.alerts", "read_alerts"),
+    "alert_parquet": ("skyfm.data.io.alert_parquet", "read_alert_parquet"),
+    "spex": ("skyfm.data.io.spex", "read_spex"),
+    "desi": ("skyfm.data.io.desi", "read_desi"),
+    "apogee": ("skyfm.data.io.apogee", "read_apogee"),
+    "image": ("skyfm.data.io.images", "read_images"),
+    "galaxyzoo": ("skyfm.data.io.images", "read_galaxyzoo"),
+    "fits": ("skyfm.data.io.fitsfile", "read_fits"),
+    "catalog": ("skyfm.data.io.catalogs", "read_catalog"),
+    "image_folder": ("skyfm.data.io.images", "read_image_folder"),
 }
+
+
+def _reader_function(fmt: str) -> Callable[..., ObservationSet]:
+    """The reader function of a format (imported now: readers load heavy libraries)."""
+    import importlib
+
+    module, name = _READER_FUNCS[fmt]
+    return getattr(importlib.import_module(module), name)
+
+
+def _lazy(fmt: str) -> Callable[..., ObservationSet]:
+    def reader(p, **kw):
+        return _reader_function(fmt)(p, **kw)
+
+    reader.__name__ = reader.__qualname__ = f"read_{fmt}"
+    return reader
+
+
+READERS: dict[str, Callable[..., ObservationSet]] = {k: _lazy(k) for k in _READER_FUNCS}
 
 
 def _head(p: Path, n: int = 4096) -> bytes:
@@ -162,6 +117,10 @@ def detect_format(path) -> str:
         return _detect_dir(p)
     name = p.name.lower()
     head = _head(p)
+    if _is_eros(p, head):  # by its columns, whatever the name (train*, test*, renamed)
+        return "eros"
+    if head[:4] == b"PAR1" and _is_alert_parquet(p):  # by its schema, whatever the name
+        return "alert_parquet"
     if name.endswith(".npz") or head[:4] == b"PK\x03\x04":
         return "apogee"
     if head[:4] == b"Obj\x01" or name.endswith(".avro"):
@@ -174,8 +133,6 @@ def detect_format(path) -> str:
         inner = _gunzip_head(p)
         if inner.startswith(b"SIMPLE"):
             return "spex" if _is_spex(p) else "fits"
-        if name.endswith(".csv.gz") and inner.startswith(b",time_points_b"):
-            return "eros"
         if name.endswith((".csv.gz", ".dat.gz", ".txt.gz")):
             return "catalog"
     if head.startswith(b"SIMPLE"):
@@ -216,6 +173,20 @@ def _columns(p: Path) -> list[str] | None:
         return None
 
 
+def _is_eros(p: Path, head: bytes) -> bool:
+    if not (head[:2] == b"\x1f\x8b" or b"time_points_b" in head[:65536]):
+        return False
+    from skyfm.data.io.eros import is_eros_file
+
+    return is_eros_file(p)
+
+
+def _is_alert_parquet(p: Path) -> bool:
+    from skyfm.data.io.alert_parquet import is_alert_parquet
+
+    return is_alert_parquet(p)
+
+
 def _is_spex(p: Path) -> bool:
     return "spex" in p.name.lower() or (p.parent.name == "spectra" and
                                         (p.parent.parent / "spectral_data.csv").exists())
@@ -233,7 +204,7 @@ def _is_desi(p: Path) -> bool:
 
 def _detect_dir(p: Path) -> str:
     files = {f.name for f in p.iterdir()}
-    if "train_varlength_features.csv.gz" in files:
+    if "train_varlength_features.csv.gz" in files or _has_eros_file(p, files):
         return "eros"
     if any(f.startswith("plasticc_train_lightcurves") for f in files):
         return "plasticc"
@@ -252,8 +223,11 @@ def _detect_dir(p: Path) -> str:
     if any(f.endswith(".npz") for f in files):
         return "apogee"
     if any(f.endswith(".avro") for f in files) or any(
-            f.suffix == ".avro" for f in p.rglob("*.avro")):
+            f.suffix == ".avro" for f in p.rglob("*.avro")) or any(
+            (p / f).is_file() and _head(p / f, 4) == b"Obj\x01" for f in files):
         return "alerts"
+    if any(f.lower().endswith((".parquet", ".pq")) and _is_alert_parquet(p / f) for f in files):
+        return "alert_parquet"
     if any(f.startswith("coadd") and f.endswith(".fits") for f in files):
         return "desi"
     if any(f.lower().endswith((".csv", ".parquet", ".data", ".dat", ".dat.gz")) for f in files):
@@ -273,6 +247,20 @@ def _detect_dir(p: Path) -> str:
                              "(observations.parquet, spectra.parquet, table.csv, images/)")
 
 
+#: names that are never a RAMP list-column CSV (not opened when looking for one)
+_NOT_TEXT = (".fits", ".fit", ".fits.gz", ".fz", ".jpg", ".jpeg", ".png", ".avro", ".parquet",
+             ".pq", ".npz", ".tar.bz2", ".tar.gz", ".tgz", ".xml", ".vot", ".md", ".rst")
+
+
+def _has_eros_file(p: Path, files: set[str]) -> bool:
+    """A RAMP features file under any name (``test_varlength_features.csv.gz``, renamed)."""
+    from skyfm.data.io.eros import is_eros_file
+
+    cands = sorted(f for f in files if not f.lower().endswith(_NOT_TEXT)
+                   and not f.startswith("."))
+    return len(cands) <= 50 and any(is_eros_file(p / f) for f in cands)
+
+
 def _gz_like(labels: Path) -> bool:
     try:
         with open(labels) as fh:
@@ -282,13 +270,24 @@ def _gz_like(labels: Path) -> bool:
         return False
 
 
-def read(path, format: str | None = None, **kwargs) -> ObservationSet:
+def read(path, format: str | None = None, *, modality: str | None = None,
+         file: str | None = None, **kwargs) -> ObservationSet:
     """Read a file or directory into an :class:`ObservationSet`.
 
     ``path`` may also be the name of a registered set (resolved under ``$SKYFM_DATA_DIR``).
     ``format`` forces a reader (a key of :data:`READERS`); other keywords go to the reader
-    (``limit``, ``strict``, ``progress``, ``columns`` for tables, ...).
+    (``limit``, ``strict``, ``progress``, ``columns`` for tables, ...); a keyword the reader
+    does not take raises ``TypeError`` naming it and the reader.
+
+    A folder with several kinds of data gives one kind per read: ``modality`` (``'lightcurve'``,
+    ``'spectrum'``, ``'image'``, ``'catalog'``) chooses it, ``file`` reads one file of the
+    folder. Alert folders default to light curves; folders of images beside catalogues, or of
+    several unrelated catalogues, raise a DataFormatError listing the choices (see
+    :mod:`skyfm.data.io.folders`).
     """
+    from skyfm.data.io import folders
+
+    folders.check_modality(modality)
     p = Path(path)
     dataset = kwargs.pop("dataset", None)
     if not p.exists():
@@ -300,18 +299,76 @@ def read(path, format: str | None = None, **kwargs) -> ObservationSet:
             raise DataNotFoundError(f"{p}: no such file or directory")
     if dataset is None:
         dataset = _registered_name(p)
+    if file is not None:
+        p = folders.choose_file(p, file)
     fmt = format or detect_format(p)
     if format is None and "columns" in kwargs and fmt == "catalog" and p.is_file():
         fmt = "lightcurve_table"  # a column mapping means a long light-curve table
     if fmt not in READERS:
         raise UnknownFormatError(f"unknown format {fmt!r}", file=p, field="format",
                                  expected="one of " + ", ".join(READERS))
+    if (format is None and modality == "image" and p.is_dir() and fmt == "catalog"
+            and folders.has_images(p)):
+        fmt = "image_folder"  # tables beside images: the images were asked for
+    notes: list[str] = []
+    if fmt == "catalog" and p.is_dir() and modality in (None, "catalog"):
+        if folders.has_images(p):
+            notes.append(f"{p}: ignored the image files beside the catalogue; read them with "
+                         "modality='image'")
+        p, more = folders.resolve_catalogue_folder(p, dataset)
+        notes += more
+    reader_kw = dict(kwargs, dataset=dataset)
+    if fmt in folders.MULTI_MODALITY:
+        reader_kw["modality"] = modality
+    else:
+        kind = folders.READER_MODALITY.get(fmt)
+        if modality is not None and kind is not None and kind != modality:
+            raise DataFormatError(f"holds {kind} data (reader {fmt!r}), not {modality}", file=p,
+                                  field="modality", expected=f"modality={kind!r} or none")
+    reader_kw = _check_keywords(fmt, reader_kw)
     if not SAFETY_NET:
-        return READERS[fmt](p, dataset=dataset, **kwargs)
-    from skyfm.data.io._common import wrap_errors
+        out = READERS[fmt](p, **reader_kw)
+    else:
+        from skyfm.data.io._common import wrap_errors
 
-    with wrap_errors(p, expected=f"a readable {fmt} file"):
-        return READERS[fmt](p, dataset=dataset, **kwargs)
+        with wrap_errors(p, expected=f"a readable {fmt} file"):
+            out = READERS[fmt](p, **reader_kw)
+    out.report.warnings += notes
+    if modality is not None and fmt not in folders.MULTI_MODALITY:
+        out = folders.keep_modality(out, modality, p, fmt)
+    return out
+
+
+#: keywords every reader understands; a reader with nothing to drop or report on (an image
+#: file) takes them as no-ops, so ``read()`` leaves them out for it rather than failing
+COMMON_KEYWORDS = ("strict", "progress")
+
+
+#: readers that hand their keywords to others: generic FITS -> image or table reader
+_KEYWORD_TARGETS = {"fits": ("image", "catalog")}
+
+
+def _check_keywords(fmt: str, kw: dict) -> dict:
+    """The keywords to pass to the reader; TypeError for one it does not take (``limt=5``
+    must not silently read everything). A ``**_`` catch-all does not count as taking them."""
+    import inspect
+
+    if fmt not in _READER_FUNCS:
+        return kw
+    names: set[str] = set()
+    passes_on = False
+    for f in _KEYWORD_TARGETS.get(fmt, (fmt,)):
+        params = inspect.signature(_reader_function(f)).parameters.values()
+        passes_on |= any(q.kind is q.VAR_KEYWORD and q.name != "_" for q in params)
+        names |= {q.name for q in params if q.kind in (q.KEYWORD_ONLY, q.POSITIONAL_OR_KEYWORD)}
+    if passes_on:
+        return kw  # a reader that passes keywords on to another one, which checks them
+    bad = [k for k in kw if k not in names and k not in COMMON_KEYWORDS]
+    if bad:
+        ok = ", ".join(sorted(names - {"path", "dataset"}))
+        raise TypeError(f"read() got an unexpected keyword argument {bad[0]!r} for reader "
+                        f"{fmt!r} (it takes: {ok})")
+    return {k: v for k, v in kw.items() if k in names}
 
 
 # Readers convert bad input into DataFormatError themselves (naming the field); this last net

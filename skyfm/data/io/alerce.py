@@ -66,8 +66,7 @@ def _files(path):
 
 
 def read_alerce(path, *, corrected: bool = False, limit: int | None = None,
-                strict: bool = False, dataset: str | None = None, progress: Progress = None,
-                **_):
+                strict: bool = False, dataset: str | None = None, progress: Progress = None):
     """ALeRCE detections (+ non-detections as upper limits, + labels) -> light curves."""
 
     p = Path(path)

@@ -1,7 +1,8 @@
 """Alert packets in Avro (fastavro): ZTF (``ztf.alert``), LSST (``lsst.v*.alert``) and DECam
 DECAT (``decat.object``).
 
-Each packet gives one :class:`LightCurve` and one :class:`Image`:
+Each packet gives one :class:`LightCurve` (the default) or, with ``modality='image'``, one
+:class:`Image` of its cutouts:
 
 * ZTF: ``candidate`` + ``prv_candidates``. Detections are difference-image PSF magnitudes
   (``magpsf``/``sigmapsf``), history entries without a ``candid`` are non-detections whose
@@ -47,14 +48,68 @@ JD_TO_MJD = 2400000.5
 CUTOUTS = ("science", "template", "difference")
 
 
+class _BoundedFile:
+    """A read-only file wrapper that refuses any read longer than what is left in the file.
+
+    A truncated or garbled Avro container can claim a block of terabytes (a 19-byte tail on a
+    real alert is enough); fastavro would ask the OS for that much memory before noticing.
+    Every ``read(n)`` is checked against the bytes that remain, so the claim is refused with a
+    :class:`DataFormatError` naming the file instead.
+    """
+
+    def __init__(self, fh, path: Path):
+        self._fh = fh
+        self._path = path
+        self._size = path.stat().st_size
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._size - self._fh.tell()
+        # short reads (varints, the 16-byte sync marker, the probe for the end of the file)
+        # may run past the end: fastavro reports those itself
+        if n is not None and n > max(left, 16):
+            raise DataFormatError(f"a block claims {n} bytes at offset {self._fh.tell()} but "
+                                  f"only {left} remain in the file (truncated or corrupt)",
+                                  file=self._path, field="avro block",
+                                  expected="block sizes that fit in the file")
+        return self._fh.read(n)
+
+    def seek(self, *args):
+        return self._fh.seek(*args)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+
+def is_avro(path) -> bool:
+    """An Avro object container file, whatever its name (magic bytes ``Obj\\x01``)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"Obj\x01"
+    except OSError:
+        return False
+
+
+def avro_files(folder: Path) -> list[Path]:
+    """The Avro files under ``folder`` (recursively): ``*.avro`` and any file that starts with
+    the Avro magic bytes."""
+    return sorted(f for f in folder.rglob("*") if f.is_file() and not f.name.startswith(".")
+                  and (f.suffix == ".avro" or is_avro(f)))
+
+
 def read_packets(path) -> tuple[list[dict], str]:
-    """All records of one Avro file and the writer schema's name (errors wrapped)."""
+    """All records of one Avro file and the writer schema's name (errors wrapped).
+
+    No read may claim more bytes than the file has left (see :class:`_BoundedFile`)."""
     import fastavro
 
     p = check_file(path)
     with wrap_errors(p, field="avro", expected="an Avro object container file"):
-        with open(p, "rb") as fh:
-            reader = fastavro.reader(fh)
+        with open(p, "rb") as raw:
+            if raw.read(4) != b"Obj\x01":
+                raise DataFormatError("no Avro magic bytes 'Obj\\x01'", file=p, field="avro",
+                                      expected="an Avro object container file")
+            raw.seek(0)
+            reader = fastavro.reader(_BoundedFile(raw, p))
             recs = list(reader)
             schema = (reader.writer_schema or {}).get("name", "") if isinstance(
                 reader.writer_schema, dict) else ""
@@ -213,19 +268,40 @@ def _parse(rec, p):
                           field="schema", expected="a ZTF, LSST or DECAT alert packet")
 
 
-def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | None = None,
-                strict: bool = False, dataset: str | None = None, progress: Progress = None,
-                **_):
-    """An Avro alert file or a folder of them (searched recursively) -> light curves + cutouts."""
+MODALITIES = ("lightcurve", "image")
+
+
+def read_alerts(path, *, modality: str | None = None, merge: bool = True,
+                limit: int | None = None, strict: bool = False, dataset: str | None = None,
+                progress: Progress = None):
+    """An Avro alert file or a folder of them (searched recursively) -> light curves, or the
+    cutouts with ``modality='image'``.
+
+    Light curves are the default (what a broker's alert stream is about); the report then
+    says how many cutout triplets were left unread. Each call returns one modality, so object
+    ids stay unique (a light curve and its cutouts share the ``objectId``).
+    """
     p = Path(path)
-    files = sorted(p.rglob("*.avro")) if p.is_dir() else [check_file(p)]
+    files = avro_files(p) if p.is_dir() else [check_file(p)]
     if not files:
         raise DataFormatError("no .avro files", file=p, expected="Avro alert packets")
+    return assemble(p, files, ((f, *read_packets(f)) for f in files), modality=modality,
+                    merge=merge, limit=limit, strict=strict, dataset=dataset, progress=progress)
+
+
+def assemble(p: Path, files, packets, *, modality: str | None, merge: bool, limit, strict: bool,
+             dataset, progress: Progress, reader: str = "alerts"):
+    """Light curves (or cutout images) from ``packets``: ``(file, records, schema name)``
+    triples in file order; shared by the Avro and the Parquet alert readers."""
+    if modality not in (None, *MODALITIES):
+        raise DataFormatError(f"alerts hold light curves and cutout images, not {modality!r}",
+                              file=p, field="modality", expected="'lightcurve' or 'image'")
+    want_images = modality == "image"
+    images = want_images
     report = new_report(*files)
     per_obj: dict = {}  # oid -> {"points": {(band, t): row}, "kind", ...}
     order: list = []
-    for f in files:
-        recs, schema = read_packets(f)
+    for f, recs, schema in packets:
         for rec in recs:
             oid, pts, kind, unit, survey, meta = _parse(rec, f)
             if not pts:
@@ -241,7 +317,7 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
                         best[k] = row
                 else:
                     best[k] = row
-            if dropped:
+            if dropped and not want_images:  # points are not what an image read returns
                 Dropper(report, f, strict).drop(np.ones(dropped, bool),
                                                 "duplicate (band, time) in an alert", "time")
             key = (schema, oid) if merge else (schema, oid, len(order))
@@ -262,6 +338,8 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
             entry["file"] = f
             if images:
                 entry["cutouts"] = _cutouts(rec, f)
+            else:
+                entry["has_cutouts"] = entry.get("has_cutouts", False) or _has_cutouts(rec)
         if progress is not None:
             progress(1)
     lcs, imgs = [], []
@@ -273,8 +351,18 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
         if merge and len(schemas[e["oid"]]) > 1:  # one object in two schema versions
             version = e["schema"].split(".")[1] if "." in e["schema"] else e["schema"]
             e["oid"] = f"{e['oid']}@{version}"
+        cut = e.get("cutouts")
+        if images and cut is not None and cut[0] is not None:
+            data, hdr = cut
+            mask = ~np.isfinite(data)
+            imgs.append(Image(data, list(CUTOUTS), wcs=_wcs(hdr), mask=mask if mask.any() else None,
+                              pixel_scale=1.012 if e["survey"] == "ZTF" else None,
+                              object_id=e["oid"],
+                              provenance=Provenance(survey=e["survey"], file=str(e["file"]),
+                                                    reader=reader, dataset=dataset),
+                              meta={"kind": "alert cutouts", **e["meta"]}))
         rows = list(e["points"].values())
-        if not rows:
+        if not rows or want_images:
             continue
         t, b, v, err, ul, _, pos = (np.array(c) for c in zip(*rows))
         meta = dict(e["meta"], n_alerts=e["n_alerts"], alert_file=str(e["file"]))
@@ -286,19 +374,33 @@ def read_alerts(path, *, merge: bool = True, images: bool = True, limit: int | N
         lcs += build_lightcurves(
             np.full(t.size, e["oid"], dtype=object), t, v, err, b, upper_limit=ul,
             kind=e["kind"], flux_unit=e["unit"], source=e["file"], survey=e["survey"],
-            reader="alerts", dataset=dataset, meta={e["oid"]: meta}, report=report,
+            reader=reader, dataset=dataset, meta={e["oid"]: meta}, report=report,
             strict=strict, extra={"isdiffpos": pos.astype(bool)} if e["kind"] == "mag" else None,
             errors_given=True)
-        cut = e.get("cutouts")
-        if images and cut is not None and cut[0] is not None:
-            data, hdr = cut
-            mask = ~np.isfinite(data)
-            imgs.append(Image(data, list(CUTOUTS), wcs=_wcs(hdr), mask=mask if mask.any() else None,
-                              pixel_scale=1.012 if e["survey"] == "ZTF" else None,
-                              object_id=e["oid"],
-                              provenance=Provenance(survey=e["survey"], file=str(e["file"]),
-                                                    reader="alerts", dataset=dataset),
-                              meta={"kind": "alert cutouts", **e["meta"]}))
-    out = finish(lcs + imgs, report)
+    if want_images:
+        if not imgs:
+            raise DataFormatError("no alert has cutouts", file=p, field="cutoutScience",
+                                  expected="alert packets with cutout stamps")
+        no_cut = [per_obj[k]["oid"] for k in order
+                  if per_obj[k].get("cutouts") is None or per_obj[k]["cutouts"][0] is None]
+        if no_cut:
+            report.warnings.append(f"{len(no_cut)} object(s) have no cutouts and are not "
+                                   f"read as images: {', '.join(no_cut[:5])}")
+        out = finish(imgs, report)
+        out.report.n_points = 0
+        return out
+    n_cut = sum(bool(per_obj[k].get("has_cutouts")) for k in order)
+    if n_cut:
+        report.warnings.append(f"ignored the cutout images of {n_cut} object(s) (science, "
+                               "template, difference); read them with modality='image'")
+    out = finish(lcs, report)
     out.report.n_points = sum(len(lc) for lc in lcs)
     return out
+
+
+def _has_cutouts(rec) -> bool:
+    if "triggersource" in rec:
+        ts = rec.get("triggersource") or {}
+        return any(ts.get(k) is not None for k in ("scicutout", "refcutout", "diffcutout"))
+    return any(rec.get(k) is not None
+               for k in ("cutoutScience", "cutoutTemplate", "cutoutDifference"))

@@ -111,7 +111,7 @@ def _spectra_from(p: Path, arrays: dict, wave, mask, cont, dataset, report):
 
 
 def read_apogee(path, *, wavelength=None, dataset: str | None = None, limit: int | None = None,
-                progress: Progress = None, strict: bool = False, **_):
+                progress: Progress = None, strict: bool = False):
     """An APOGEE npz spectrum file or the folder of them (see module docstring)."""
     p = Path(path)
     folder = p if p.is_dir() else p.parent

@@ -109,11 +109,31 @@ def read_desi_file(path, *, combine: bool = True, dataset=None, report=None, str
                                     flux_unit=FLUX_UNIT, object_id=f"{tid}_{a}",
                                     provenance=prov,
                                     meta=dict(meta, arms=a, resolution_matrix={a: res.get(a)})))
-    empty = sum(bool(s.mask.all()) for s in out)
-    if empty:
-        report.warnings.append(f"{p}: {empty} spectrum/spectra have no valid pixel "
-                               "(IVAR = 0 everywhere: unassigned or broken fibres)")
+    _report_all_masked(out, p, report)
     return out
+
+
+def _report_all_masked(spectra: list[Spectrum], p: Path, report) -> None:
+    """Spectra with no valid pixel (sky fibres, unassigned or broken fibres) are kept, flagged
+    ``meta['all_masked'] = True`` and listed by OBJTYPE in the report and a warning."""
+    import warnings
+
+    from skyfm.data.io._common import DataQualityWarning
+
+    empty = [s for s in spectra if bool(np.all(s.mask))]
+    for s in empty:
+        s.meta["all_masked"] = True
+    if not empty:
+        return
+    kinds: dict = {}
+    for s in empty:
+        kinds.setdefault(s.meta.get("OBJTYPE") or "unassigned", []).append(s.object_id)
+    parts = "; ".join(f"{k}: {len(v)} ({', '.join(v[:3])}{', ...' if len(v) > 3 else ''})"
+                      for k, v in sorted(kinds.items()))
+    text = (f"{p}: {len(empty)} spectrum/spectra have no valid pixel (IVAR = 0 or MASK != 0 "
+            f"everywhere), kept with meta['all_masked'] = True; by OBJTYPE: {parts}")
+    report.warnings.append(text)
+    warnings.warn(text, DataQualityWarning, stacklevel=3)
 
 
 def _combine(arms: dict):
@@ -148,7 +168,7 @@ def _combine(arms: dict):
 
 
 def read_desi(path, *, combine: bool = True, limit: int | None = None, strict: bool = False,
-              dataset: str | None = None, progress: Progress = None, **_):
+              dataset: str | None = None, progress: Progress = None):
     """A DESI coadd file or a folder of ``coadd*.fits`` -> spectra."""
     p = Path(path)
     files = sorted(p.glob("coadd*.fits")) if p.is_dir() else [check_file(p)]

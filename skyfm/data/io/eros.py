@@ -33,6 +33,8 @@ TYPE_NAMES = {1: "binary", 2: "cepheid", 3: "rr_lyrae", 4: "mira"}
 BANDS = ("b", "r")
 FEATURES_FILE = "train_varlength_features.csv.gz"
 LABELS_FILE = "train.csv"
+#: the columns that identify the format, whatever the file is called
+LIST_COLUMNS = tuple(f"{q}_points_{b}" for b in BANDS for q in ("time", "light", "error"))
 
 
 def parse_list_column(strings, source, field: str) -> tuple[np.ndarray, np.ndarray]:
@@ -63,30 +65,110 @@ def parse_list_column(strings, source, field: str) -> tuple[np.ndarray, np.ndarr
     return lens, vals
 
 
-def find_files(path) -> tuple[Path, Path | None]:
+def header_columns(path) -> list[str]:
+    """Column names on the first line of a (possibly gzipped) CSV; [] when unreadable."""
+    import gzip
+
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        opener = gzip.open if gz else open
+        with opener(p, "rb") as fh:
+            line = fh.readline(1 << 16)
+    except Exception:  # unreadable or corrupt gzip: not this format
+        return []
+    return [c.strip().strip('"') for c in line.decode("utf-8", "replace").split(",")]
+
+
+def is_eros_file(path) -> bool:
+    """True when ``path`` holds RAMP list columns (any file name, gzipped or not). Two of the
+    six are enough to identify the format; the reader then names any that are missing."""
+    p = Path(path)
+    return p.is_file() and len(set(LIST_COLUMNS) & set(header_columns(p))) >= 2
+
+
+def labels_for(feats: Path) -> Path | None:
+    """The label table that belongs to a features file: ``<part>_varlength_features.csv[.gz]``
+    -> ``<part>.csv`` beside it (RAMP's ``train``/``test`` pairs); None otherwise."""
+    name = feats.name
+    i = name.find("_varlength_features")
+    if i <= 0:
+        return None
+    cand = feats.parent / f"{name[:i]}.csv"
+    return cand if cand.is_file() and cand != feats else None
+
+
+def find_files(path) -> list[tuple[Path, Path | None]]:
+    """(features file, its label table or None) for a file, or for every RAMP features file
+    of a directory (found by their columns, whatever their names)."""
     p = Path(path)
     if p.is_dir():
-        feats = p / FEATURES_FILE
-        labels = p / LABELS_FILE
-        check_file(feats)
-        return feats, labels if labels.exists() else None
+        feats = sorted(f for f in p.iterdir() if is_eros_file(f))
+        if not feats:
+            raise DataFormatError("no file with the RAMP list columns", file=p,
+                                  field=LIST_COLUMNS[0],
+                                  expected="a CSV with columns " + ", ".join(LIST_COLUMNS))
+        return [(f, labels_for(f)) for f in feats]
     check_file(p)
-    labels = p.parent / LABELS_FILE
-    return p, labels if labels.exists() and labels != p else None
+    return [(p, labels_for(p))]
 
 
 def read_eros(path, *, limit: int | None = None, strict: bool = False, dataset: str | None = None,
-              progress: Progress = None, labels_file=None, **_):
-    """Read the RAMP/EROS light curves (a directory or ``train_varlength_features.csv.gz``)."""
+              progress: Progress = None, labels_file=None):
+    """Read RAMP/EROS light curves: a features file (any name, gzipped or not) or a directory.
+
+    A directory's features files are found by their columns (``train`` and ``test`` parts are
+    both read; object ids must be unique across them). Labels come from the table named after
+    the features file (``train_varlength_features.csv.gz`` -> ``train.csv``) or from
+    ``labels_file``; a paired table without ``type`` (RAMP's test part) leaves the curves
+    unlabelled and says so in ``report.warnings``.
+    """
+    pairs = find_files(path)
+    if labels_file is not None:
+        if len(pairs) > 1:
+            raise DataFormatError("labels_file= with several features files "
+                                  f"({', '.join(f.name for f, _ in pairs)})", file=path,
+                                  field="labels_file", expected="one features file")
+        pairs = [(pairs[0][0], Path(labels_file))]
+    out = None
+    for feats, labels_path in pairs:
+        left = None if limit is None else limit - (len(out) if out is not None else 0)
+        if left is not None and left <= 0:
+            break
+        part = _read_one(feats, labels_path, explicit=labels_file is not None, limit=left,
+                         strict=strict, dataset=dataset, progress=progress)
+        if out is None:
+            out = part
+            continue
+        seen = set(out.object_ids)
+        dup = [i for i in part.object_ids if i in seen]
+        if dup:
+            raise DataFormatError(f"object id {dup[0]!r} is in {feats.name} and an earlier "
+                                  "features file", file=feats, field="id",
+                                  expected="unique ids across the folder's features files")
+        out.extend(part)
+        out.report.merge(part.report)
+    return out
+
+
+def _read_one(feats: Path, labels_path: Path | None, *, explicit: bool, limit, strict, dataset,
+              progress):
     import pandas as pd
 
-    feats, labels_path = find_files(path)
-    if labels_file is not None:
-        labels_path = Path(labels_file)
     report = new_report(feats, *([labels_path] if labels_path else []))
+    cols = header_columns(feats)
+    # RAMP files start with an unnamed id column; a file written without it gets row numbers
+    index_col = None if cols and cols[0] in LIST_COLUMNS else 0
     with wrap_errors(feats, expected="RAMP EROS CSV with list columns"):
-        df = pd.read_csv(feats, index_col=0, nrows=limit)
-    need = [f"{q}_points_{b}" for b in BANDS for q in ("time", "light", "error")]
+        with open(feats, "rb") as fh:
+            gz = fh.read(2) == b"\x1f\x8b"
+        df = pd.read_csv(feats, index_col=index_col, nrows=limit,
+                         compression="gzip" if gz else None)
+    if index_col is None:
+        report.warnings.append(f"{feats.name} has no id column: objects are named by row "
+                               "number")
+    need = list(LIST_COLUMNS)
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise DataFormatError("missing column(s) " + ", ".join(missing), file=feats,
@@ -119,12 +201,17 @@ def read_eros(path, *, limit: int | None = None, strict: bool = False, dataset: 
         with wrap_errors(labels_path, expected="RAMP train.csv"):
             lab = pd.read_csv(labels_path, index_col=0)
         lab.index = lab.index.astype(str)
-        if "type" not in lab.columns:
-            raise DataFormatError("no 'type' column", file=labels_path, field="type",
-                                  expected="type 1..4")
+        has_type = "type" in lab.columns
+        if not has_type:
+            if explicit:
+                raise DataFormatError("no 'type' column", file=labels_path, field="type",
+                                      expected="type 1..4")
+            report.warnings.append(f"{labels_path.name} has no 'type' column (an unlabelled "
+                                   "part such as RAMP's test set): curves have no label")
+            lab["type"] = np.nan
         lab = lab.reindex(ids)
         missing_ids = lab["type"].isna()
-        if missing_ids.any():
+        if missing_ids.any() and has_type:
             report.warnings.append(f"{int(missing_ids.sum())} object(s) have no row in "
                                    f"{labels_path.name}; their label is None")
         types = lab["type"].to_numpy()

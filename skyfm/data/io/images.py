@@ -217,14 +217,19 @@ def write_image_file(img: Image, path) -> Path:
     return p
 
 
-def read_images(path, *, dataset=None, size: int | None = None, limit=None, **_):
-    """One image file -> ObservationSet of one :class:`Image`."""
+def read_images(path, *, dataset=None, size: int | None = None, limit=None,
+                progress: Progress = None, strict: bool = False):
+    """One image file -> ObservationSet of one :class:`Image` (``limit``/``strict`` are
+    accepted for a uniform interface: one image, nothing dropped)."""
     report = new_report(path)
-    return finish([read_image_file(path, dataset=dataset, size=size)], report)
+    out = finish([read_image_file(path, dataset=dataset, size=size)], report)
+    if progress is not None:
+        progress(1)
+    return out
 
 
 def read_galaxyzoo(path, *, dataset=None, size: int | None = None, limit: int | None = None,
-                   lazy: bool = True, progress: Progress = None, **_):
+                   lazy: bool = True, progress: Progress = None):
     """Galaxy Zoo 1 folder: ``images/<OBJID>.jpeg`` + ``labels.csv`` (OBJID, CLASS).
 
     Labels are class names (:data:`GALAXYZOO_CLASSES`); ``meta['class_id']`` keeps the number.
@@ -277,15 +282,42 @@ def read_galaxyzoo(path, *, dataset=None, size: int | None = None, limit: int | 
 
 
 def read_image_folder(path, *, dataset=None, size: int | None = None, limit=None,
-                      progress: Progress = None, **_):
-    """A folder of FITS/JPEG/PNG images, plus any VOTable/CSV/TXT catalogues beside them."""
+                      progress: Progress = None, modality: str | None = None):
+    """A folder of FITS/JPEG/PNG images, or (``modality='catalog'``) the one catalogue beside
+    them (VOTable, or a ``*list*.txt`` coordinate list).
+
+    Images and catalogues are different data sets: with both present and no ``modality``, a
+    :class:`DataFormatError` lists them and the choices (see :mod:`skyfm.data.io.folders`).
+    """
     from skyfm.data.io.catalogs import read_catalog
+    from skyfm.data.io.folders import CHOICE_HINT, several_tables_error
 
     p = Path(path)
-    report = new_report()
-    out = []
     files = sorted(f for f in p.iterdir() if f.is_file())
     imgs = [f for f in files if f.name.lower().endswith(FITS_EXT + RASTER)]
+    cats = [f for f in files if _is_catalogue_file(f.name.lower())]
+    if modality not in (None, "image", "catalog"):
+        raise DataFormatError(f"this folder holds images and catalogues, not {modality!r}",
+                              file=p, field="modality", expected="'image' or 'catalog'")
+    if modality is None and imgs and cats:
+        raise DataFormatError(
+            f"holds {len(imgs)} image(s) ({', '.join(f.name for f in imgs)}) and "
+            f"{len(cats)} catalogue(s) ({', '.join(f.name for f in cats)}); {CHOICE_HINT}",
+            file=p, field="modality", expected="one kind of data per read")
+    if modality == "catalog" or (modality is None and not imgs):
+        if len(cats) != 1:
+            if not cats:
+                raise DataFormatError("no catalogue in the folder", file=p, field="modality",
+                                      expected="a VOTable or CSV table beside the images")
+            raise several_tables_error(p, cats)
+        out = read_catalog(cats[0], dataset=dataset, limit=limit)
+        if imgs:
+            out.report.warnings.append(f"ignored {len(imgs)} image(s) "
+                                       f"({', '.join(f.name for f in imgs)}); read them with "
+                                       "modality='image'")
+        return out
+    report = new_report()
+    out = []
     if limit is not None:
         imgs = imgs[:limit]
     for f in imgs:
@@ -293,14 +325,16 @@ def read_image_folder(path, *, dataset=None, size: int | None = None, limit=None
         report.files.append(str(f))
         if progress is not None:
             progress(1)
-    for f in files:
-        n = f.name.lower()
-        if n.endswith((".xml", ".vot")) or (n.endswith(".txt") and n != "source.txt"
-                                            and "list" in n):
-            cats = read_catalog(f, dataset=dataset)
-            out += list(cats)
-            report.files.append(str(f))
+    if cats:
+        report.warnings.append(f"ignored {len(cats)} catalogue(s) "
+                               f"({', '.join(f.name for f in cats)}); read one with "
+                               "modality='catalog' or file='<name>'")
     return finish(out, report)
+
+
+def _is_catalogue_file(n: str) -> bool:
+    return n.endswith((".xml", ".vot")) or (n.endswith(".txt") and n != "source.txt"
+                                            and "list" in n)
 
 
 def image_from_bytes(data: bytes, source, field: str, *, gzipped: bool = True):

@@ -79,7 +79,7 @@ def _members(p: Path):
 
 
 def read_macho(path, *, limit: int | None = None, strict: bool = False,
-               dataset: str | None = None, progress: Progress = None, **_):
+               dataset: str | None = None, progress: Progress = None):
     """A MACHO ``.tar.bz2``/``.mjd`` file or a folder of them -> light curves."""
     p = Path(path)
     files = (sorted(f for f in p.iterdir() if f.name.endswith((".tar.bz2", ".mjd")))

@@ -58,7 +58,7 @@ def _read_first_objects(path: Path, limit: int):
 
 
 def read_plasticc(path, *, limit: int | None = None, strict: bool = False,
-                  dataset: str | None = None, progress: Progress = None, metadata=None, **_):
+                  dataset: str | None = None, progress: Progress = None, metadata=None):
     """A PLAsTiCC folder or light-curve table (+ metadata beside it) -> flux light curves."""
     import pandas as pd
 

@@ -162,7 +162,7 @@ def _tables(root: Path):
 
 
 def read_spex(path, *, limit: int | None = None, strict: bool = False,
-              dataset: str | None = None, progress: Progress = None, **_):
+              dataset: str | None = None, progress: Progress = None):
     """A SpeX folder (``spectra/`` + ``spectral_data.csv`` + ``source_data.csv``) or one file."""
     p = Path(path)
     root = p if p.is_dir() else (p.parent.parent if p.parent.name == "spectra" else p.parent)
