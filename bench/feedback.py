@@ -15,7 +15,7 @@ prior ranking. A simulated person then labels the 10 best not-yet-seen objects p
 Printed side by side: share of truly interesting among the first 100 of discovery's ranking
 (no feedback) vs among the 100 objects the person was shown with feedback, vs the final
 re-ranked list; for the discovery prior and for a plain isolation forest (no prior).
-The experiment itself is ``skyfm.discover.feedback.twin_feedback_experiment``.
+The experiment itself is ``skyfm.benchmarks.feedback.twin_feedback_experiment``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    from skyfm.discover.feedback import TWIN_BORING_ODD, TWIN_INTERESTING, twin_feedback_experiment
+    from skyfm.benchmarks.feedback import TWIN_BORING_ODD, TWIN_INTERESTING, twin_feedback_experiment
 
     r = twin_feedback_experiment(a.n_common, a.n_rare, a.n_odd, rounds=a.rounds,
                                  per_round=a.per_round, top=a.top, seed=a.seed)

@@ -32,7 +32,7 @@ def recovered(p: np.ndarray, ref: np.ndarray, tol: float = 0.02, harmonics: bool
 def one_day_alias(p: np.ndarray, ref: np.ndarray, tol: float = 0.03) -> np.ndarray:
     """Periods ``p`` that are a one-or-more-day alias of ``ref`` (or of ref/2, 2 ref) and not
     ``ref`` itself."""
-    from skyfm.models.lightcurve_tokens import SIDEREAL_DAY_FREQ
+    from skyfm.timeseries.period import SIDEREAL_DAY_FREQ
 
     out = np.zeros(p.shape, bool)
     for r in (ref, ref / 2, 2 * ref):

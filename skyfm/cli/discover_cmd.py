@@ -118,8 +118,8 @@ def evaluate_cmd(
     """
     from rich.console import Console
 
+    from skyfm.benchmarks import discovery as ev
     from skyfm.cli.progress import progress_task
-    from skyfm.discover import evaluate as ev
 
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     n_steps = sum({"injection_eros": 9, "injection_galaxyzoo": 2}.get(n, 1) for n in names)

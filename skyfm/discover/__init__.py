@@ -5,9 +5,10 @@
 
 Modules: ``embed`` (per-modality embedders), ``scorers`` (k-NN, isolation forest,
 reconstruction, open set; fusion), ``ensemble``, ``uncertainty`` (epistemic / aleatoric),
-``explain`` (neighbours, reasons, plots), ``report`` (HTML), ``evaluate`` (open-set and injection
-benchmarks), ``pipeline`` (:func:`discover`). ``index`` and ``feedback`` (similarity search and
-re-ranking from user feedback) read the files :func:`discover` writes.
+``explain`` (neighbours, reasons, plots), ``report`` (HTML), ``pipeline`` (:func:`discover`).
+``index`` and ``feedback`` (similarity search and re-ranking from user feedback) read the files
+:func:`discover` writes. The open-set, injection and feedback experiments live in
+:mod:`skyfm.benchmarks`, so this package imports neither the simulator nor training code.
 """
 
 from __future__ import annotations

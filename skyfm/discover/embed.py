@@ -304,7 +304,7 @@ class LightCurveEmbedder:
     #: noise level (rank correlation ~0.75 with relative noise on real EROS curves), and even
     #: noise-calibrated it lowers detection on the digital twin: with digital-twin
     #: microlensing/flare/TDE signals injected into real EROS curves
-    #: (:func:`skyfm.discover.evaluate.twin_recon_weight_check`) every weight > 0 lowered
+    #: (:func:`skyfm.benchmarks.discovery.twin_recon_weight_check`) every weight > 0 lowered
     #: recall@1 %/5 % and AUROC, for skyfm-lc-base and for an encoder pretrained without Mira
     #: alike (e.g. recall@5 % 0.47 / 0.43 / 0.38 at weights 0 / 0.5 / 1 with skyfm-lc-base).
     default_weights: ClassVar[dict[str, float]] = {"recon": 0.0}

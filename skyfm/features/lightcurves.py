@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from skyfm.models.lightcurve_tokens import band_wavelength, estimate_period, to_magnitudes
+from skyfm.models.lightcurve_tokens import band_wavelength, to_magnitudes
+from skyfm.timeseries.period import estimate_period
 
 __all__ = [
     "GradientBoostedBaseline",

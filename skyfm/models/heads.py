@@ -5,6 +5,9 @@
 * :class:`FineTuneClassifier`: the encoder and a linear head trained together for a few epochs
   (class-weighted cross-entropy, random views of the curves as augmentation), as a deep
   ensemble of a few such fits whose spread is the prediction's epistemic uncertainty.
+* :class:`HybridClassifier`: the pretrained embedding and the interpretable features (per-band
+  periods, amplitudes, mean magnitudes, colours) together -- the linear probe's and the
+  boosted trees' probabilities combined by a weighted geometric mean (a product of experts).
 
 Class imbalance: both heads know the class prior their probabilities assume (the labels'
 class mix, or uniform when class-weighted) and predict under the survey's own class mix:
@@ -18,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
-__all__ = ["FineTuneClassifier", "LinearProbe"]
+__all__ = ["FineTuneClassifier", "HybridClassifier", "LinearProbe"]
 
 
 def _encoder(encoder):
@@ -228,3 +232,99 @@ class FineTuneClassifier:
         aleatoric = entropy(P).mean(0)
         return {"proba": self._to_survey_mix(raw.mean(0)), "total": total,
                 "aleatoric": aleatoric, "epistemic": np.maximum(total - aleatoric, 0.0)}
+
+
+class HybridClassifier(BaseEstimator, ClassifierMixin):
+    """The embedding's linear probe and the classical features' boosted trees, together.
+
+    Each expert predicts under the labels' class mix (or the survey's, see ``unlabelled``);
+    the prediction is their weighted geometric mean,
+    ``p ∝ p_probe ** weight * p_trees ** (1 - weight)``, renormalised (the weights sum to
+    one, so the class prior is counted once). The embedding carries the shape of the folded
+    curve the encoder learnt from millions of views; the features carry what the
+    normalised tokens drop on purpose -- apparent mean magnitudes and per-band periods.
+    Neither dominates: on the EROS test split (3 draws) the product beats both experts at
+    20, 100 and all labels per class (see the README's table).
+
+    ``fit`` / ``predict_proba`` / ``predict`` take light curves; ``fit_parts`` /
+    ``predict_proba_parts`` take precomputed embeddings ``Z`` and features ``F`` (the
+    ``skyfm evaluate`` path, which computes them once for all draws).
+    """
+
+    def __init__(self, encoder=None, weight: float = 0.5, C: float = 0.1,
+                 bands: Sequence[str] | None = None, random_state: int = 0):
+        self.encoder = encoder
+        self.weight = weight
+        self.C = C
+        self.bands = bands
+        self.random_state = random_state
+
+    def fit_parts(self, Z: np.ndarray, F: np.ndarray, labels, Z_unlabelled=None,
+                  F_unlabelled=None) -> HybridClassifier:
+        """``Z``/``F``: embeddings and classical features of the labelled curves (same rows);
+        the ``_unlabelled`` ones (optional) let each expert estimate the survey's class mix."""
+        from skyfm.features.lightcurves import GradientBoostedBaseline
+
+        if not 0.0 <= float(self.weight) <= 1.0:
+            raise ValueError(f"HybridClassifier: weight must be in [0, 1], got {self.weight}")
+        y = np.asarray(labels)
+        if not len(Z) == len(F) == len(y):
+            raise ValueError(f"HybridClassifier.fit_parts: {len(Z)} embeddings, {len(F)} "
+                             f"feature rows and {len(y)} labels")
+        self.probe_ = LinearProbe(self.encoder, C=self.C).fit_embeddings(Z, y, Z_unlabelled)
+        self.trees_ = GradientBoostedBaseline(bands=self.bands, random_state=self.random_state
+                                              ).fit_features(F, y, F_unlabelled)
+        self.classes_ = self.probe_.classes_
+        return self
+
+    @classmethod
+    def from_experts(cls, probe: LinearProbe, trees, weight: float = 0.5) -> HybridClassifier:
+        """A hybrid of an already fitted :class:`LinearProbe` and
+        :class:`~skyfm.features.lightcurves.GradientBoostedBaseline` (same labels), e.g. to
+        report the two experts and their product from the same fits."""
+        if list(probe.classes_) != list(trees.classes_):
+            raise ValueError("HybridClassifier.from_experts: the experts know different "
+                             f"classes ({list(probe.classes_)} vs {list(trees.classes_)})")
+        hyb = cls(probe.encoder, weight=weight, C=probe.C, bands=trees.bands,
+                  random_state=trees.random_state)
+        hyb.probe_, hyb.trees_, hyb.classes_ = probe, trees, probe.classes_
+        return hyb
+
+    def fit(self, light_curves: Sequence, labels, unlabelled: Sequence | None = None
+            ) -> HybridClassifier:
+        from skyfm.features.lightcurves import choose_bands
+
+        self.encoder_ = _encoder(self.encoder)
+        self.bands_ = list(self.bands) if self.bands is not None else choose_bands(light_curves)
+        Z, F = self._parts(light_curves)
+        Zu, Fu = self._parts(unlabelled) if unlabelled is not None and len(unlabelled) else (
+            None, None)
+        return self.fit_parts(Z, F, labels, Zu, Fu)
+
+    def _parts(self, light_curves: Sequence) -> tuple[np.ndarray, np.ndarray]:
+        from skyfm.features.lightcurves import lightcurve_features
+
+        return (self.encoder_.embed(light_curves),
+                lightcurve_features(light_curves, bands=self.bands_))
+
+    def predict_proba_parts(self, Z: np.ndarray, F: np.ndarray) -> np.ndarray:
+        if not hasattr(self, "probe_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("HybridClassifier: call fit() before predicting")
+        w = float(self.weight)
+        logp = (w * np.log(np.clip(self.probe_.predict_proba_embeddings(Z), 1e-9, 1.0))
+                + (1 - w) * np.log(np.clip(self.trees_.predict_proba_features(F), 1e-9, 1.0)))
+        p = np.exp(logp - logp.max(1, keepdims=True))
+        return p / p.sum(1, keepdims=True)
+
+    def predict_proba(self, light_curves: Sequence) -> np.ndarray:
+        if not hasattr(self, "encoder_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("HybridClassifier: call fit() before predicting")
+        return self.predict_proba_parts(*self._parts(light_curves))
+
+    def predict(self, light_curves: Sequence) -> np.ndarray:
+        proba = self.predict_proba(light_curves)
+        return self.classes_[proba.argmax(1)]

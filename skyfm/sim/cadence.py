@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from skyfm.models.lightcurve_tokens import SIDEREAL_DAY_FREQ  # sidereal days per solar day
+from skyfm.timeseries.period import SIDEREAL_DAY_FREQ  # sidereal days per solar day
 
 __all__ = [
     "AB_ZEROPOINT_NJY",

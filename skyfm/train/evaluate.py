@@ -1,5 +1,9 @@
-"""``skyfm evaluate``: skyfm embeddings + linear probe against classical features + boosted trees,
-side by side, on any two directories in the generic layout (light curves + labels.csv)."""
+"""``skyfm evaluate``: skyfm's classifiers against classical features + boosted trees, side by
+side, on any two directories in the generic layout (light curves + labels.csv).
+
+Rows: ``skyfm-hybrid`` (the default classifier: embedding probe x feature trees,
+:class:`~skyfm.models.heads.HybridClassifier`), ``skyfm`` (linear probe on the embedding alone),
+``skyfm-finetune`` (with ``finetune``) and ``baseline`` (the features' trees alone)."""
 
 from __future__ import annotations
 
@@ -82,7 +86,7 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
         choose_bands,
         lightcurve_features,
     )
-    from skyfm.models.heads import FineTuneClassifier, LinearProbe
+    from skyfm.models.heads import FineTuneClassifier, HybridClassifier, LinearProbe
     from skyfm.models.lightcurve import LightCurveEncoder
 
     def bar(desc, total):
@@ -104,14 +108,14 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
                               bands=bands)
     rows = []
     settings = [("all" if s in ("all", None) else int(s)) for s in labels_per_class]
-    n_methods = 3 if finetune else 2
+    n_methods = 4 if finetune else 3
     # with all labels every draw has the same labelled set; the seeds of the stochastic
     # methods (boosted trees, fine-tuning) still differ, so their spread is measured too
     n_runs = {s: n_draws if (s != "all" or finetune) else 1 for s in settings}
     fits = bar("training heads", sum(n_runs.values()) * n_methods)
     for s in settings:
         draws = n_runs[s]
-        res: dict[str, list] = {"skyfm": [], "baseline": []}
+        res: dict[str, list] = {"skyfm-hybrid": [], "skyfm": [], "baseline": []}
         if finetune:
             res["skyfm-finetune"] = []
         for d in range(draws):
@@ -124,6 +128,9 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
             gbt.fit_features(Ftr[idx], ytr[idx], Ftr[pool])
             pred = gbt.classes_[gbt.predict_proba_features(Fte).argmax(1)]
             res["baseline"].append(_scores(yte, pred, classes))
+            hyb = HybridClassifier.from_experts(probe, gbt)  # the two rows' own fits
+            pred = hyb.classes_[hyb.predict_proba_parts(Zte, Fte).argmax(1)]
+            res["skyfm-hybrid"].append(_scores(yte, pred, classes))
             if finetune:
                 ft = FineTuneClassifier(enc, epochs=finetune_epochs, seed=seed + d,
                                         n_members=finetune_members)
@@ -144,6 +151,8 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     return {"rows": rows, "n_train": len(train), "n_test": len(test), "classes": classes,
             "encoder": str(encoder) if isinstance(encoder, (str, Path)) else "custom",
             "skyfm_head": "logistic regression (C=0.1) on frozen embeddings",
+            "skyfm_hybrid_head": "geometric mean (weight 0.5) of the skyfm probe's and the "
+                                 "baseline's probabilities",
             "skyfm_finetune_head": (f"mean of {finetune_members} fits of encoder + linear head "
                                     f"trained end to end ({finetune_epochs} epochs, "
                                     "class-weighted)") if finetune else None,

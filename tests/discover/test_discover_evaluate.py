@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from skyfm.discover.evaluate import format_table, grouped_metrics, recall_at
+from skyfm.benchmarks.discovery import format_table, grouped_metrics, recall_at
 
 
 def test_recall_at():
@@ -26,7 +26,7 @@ def test_grouped_metrics_at_one_percent():
 
 
 def test_openset_sdss_beats_baseline(shared_data):
-    from skyfm.discover.evaluate import eval_openset_sdss
+    from skyfm.benchmarks.discovery import eval_openset_sdss
 
     res = eval_openset_sdss(shared_data("catalog_sdss_dr14_skyserver10k"))
     by = {r.method: r for r in res}
@@ -37,7 +37,7 @@ def test_openset_sdss_beats_baseline(shared_data):
 
 
 def test_openset_split_keeps_the_class_out_of_the_fitted_half():
-    from skyfm.discover.evaluate import openset_split
+    from skyfm.benchmarks.discovery import openset_split
 
     labels = np.array(["a"] * 50 + ["b"] * 30 + ["mira"] * 7)
     fit, ev = openset_split(labels, "mira", seed=0)
@@ -54,7 +54,7 @@ def test_clean_openset_encoder_never_sees_the_class(tmp_path):
 
     import pytest
 
-    from skyfm.discover.evaluate import build_openset_encoder, openset_encoder
+    from skyfm.benchmarks.discovery import build_openset_encoder, openset_encoder
     from skyfm.sim import simulate_lightcurves
 
     real = list(simulate_lightcurves(3, classes=["rrab", "eb_detached"], survey="eros", seed=5))

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from skyfm.benchmarks.feedback import simulate_feedback_session
 from skyfm.discover import feedback as fbk
 from skyfm.errors import DataFormatError, DataNotFoundError
 
@@ -86,7 +87,7 @@ def test_boring_label_demotes_look_alikes_and_interesting_promotes_them():
 
 def test_simulated_session_finds_more_interesting_objects():
     x, kind = mixture(seed=2)
-    res = fbk.simulate_feedback_session(x, kind == "gem", rounds=8, per_round=10, top=50)
+    res = simulate_feedback_session(x, kind == "gem", rounds=8, per_round=10, top=50)
     assert res["before"] <= 0.1
     assert res["shown"] >= res["before"] + 0.3
     assert res["found_per_round"][-1] > res["found_per_round"][0]

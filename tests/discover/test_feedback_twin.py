@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skyfm.discover import feedback as fbk
+from skyfm.benchmarks import feedback as fbk
 
 
 def test_constant_with_bad_points_adds_outliers():

@@ -72,3 +72,56 @@ def test_finetune_ensemble_averages_its_members_and_splits_uncertainty(encoder, 
         FineTuneClassifier(encoder, n_members=0).fit(tr, ytr)
     with pytest.raises(ValueError, match="labels"):
         FineTuneClassifier(encoder).fit(tr, ytr[:-1])
+
+
+def _two_views(seed=0, n=60):
+    """Three classes: the 'embedding' separates class a from the rest, the 'features' b from c;
+    each expert alone is at most 2/3 right, together they know everything."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.array(["a", "b", "c"]), n)
+    Z = rng.normal(0, 1, (y.size, 4))
+    Z[:, 0] += np.where(y == "a", 3.0, 0.0)
+    F = rng.normal(0, 1, (y.size, 3))
+    F[:, 0] += np.where(y == "b", 3.0, np.where(y == "c", -3.0, 0.0))
+    na = int((y == "a").sum())
+    F[y == "a", 0] = rng.choice([-3.0, 3.0], na) + rng.normal(0, 1, na)  # a hides among b, c
+    return Z, F, y
+
+
+def test_hybrid_knows_what_either_expert_knows():
+    from skyfm.models.heads import HybridClassifier
+
+    Z, F, y = _two_views(0)
+    Zt, Ft, yt = _two_views(1)
+    hyb = HybridClassifier(weight=0.5).fit_parts(Z, F, y)
+    acc = (hyb.classes_[hyb.predict_proba_parts(Zt, Ft).argmax(1)] == yt).mean()
+    probe_acc = (hyb.probe_.classes_[hyb.probe_.predict_proba_embeddings(Zt).argmax(1)]
+                 == yt).mean()
+    trees_acc = (hyb.trees_.classes_[hyb.trees_.predict_proba_features(Ft).argmax(1)]
+                 == yt).mean()
+    assert probe_acc < 0.75 and trees_acc < 0.8
+    assert acc > max(probe_acc, trees_acc) + 0.1
+    p = hyb.predict_proba_parts(Zt, Ft)
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-9)
+    # weight 1 is the probe alone, weight 0 the trees alone
+    only = HybridClassifier.from_experts(hyb.probe_, hyb.trees_, weight=1.0)
+    np.testing.assert_allclose(only.predict_proba_parts(Zt, Ft),
+                               hyb.probe_.predict_proba_embeddings(Zt), atol=1e-6)
+
+
+def test_hybrid_contract_errors(encoder, sim_set):
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    from skyfm.models.heads import HybridClassifier
+
+    with pytest.raises(NotFittedError):
+        HybridClassifier(encoder).predict(sim_set[:2])
+    with pytest.raises(ValueError, match="weight"):
+        HybridClassifier(weight=2).fit_parts(np.zeros((4, 2)), np.zeros((4, 2)), list("aabb"))
+    with pytest.raises(ValueError, match="labels"):
+        HybridClassifier().fit_parts(np.zeros((4, 2)), np.zeros((3, 2)), list("aabb"))
+    assert clone(HybridClassifier(weight=0.3)).weight == 0.3
+    tr, ytr, te, yte = _split(sim_set)
+    clf = HybridClassifier(encoder).fit(tr, ytr)
+    assert (clf.predict(te) == yte).mean() > 0.5
