@@ -69,7 +69,7 @@ ALIASES: dict[str, str] = {
     **{f"{b}_J": b for b in "UBV"}, **{f"{b}_C": b for b in "RI"},
     "Rc": "R", "Ic": "I", "K": "Ks", "Kmag": "Ks",
     # TESS / Kepler
-    "tess": "TESS", "Tmag": "TESS", "kepler": "Kp", "Kepler": "Kp", "KEPLER": "Kp",
+    "tess": "TESS", "Tmag": "TESS", "kepler": "Kp", "Kepler": "Kp", "KEPLER": "Kp", "K2": "Kp",
     # EROS-2 (broad blue B_E ~ 420-720 nm, red R_E ~ 620-920 nm) and MACHO (blue/red)
     "B_E": "B", "R_E": "R", "BE": "B", "RE": "R", "eros_b": "B", "eros_r": "R",
     "B_M": "V", "R_M": "R", "macho_b": "V", "macho_r": "R",

@@ -113,6 +113,11 @@ def _fits(p, **kw):
     return read_fits(p, **kw)
 
 
+def _lcfits(p, **kw):
+    from skyfm.data.io.lcfits import read_lightcurve_fits
+    return read_lightcurve_fits(p, **kw)
+
+
 def _catalog(p, **kw):
     from skyfm.data.io.catalogs import read_catalog
     return read_catalog(p, **kw)
@@ -133,7 +138,7 @@ READERS: dict[str, Callable[..., ObservationSet]] = {
     "eros": _eros, "lightcurve_table": _table, "layout": _layout, "plasticc": _plasticc,
     "alerce": _alerce, "macho": _macho, "alerts": _alerts, "spex": _spex, "desi": _desi,
     "apogee": _apogee, "image": _images, "galaxyzoo": _galaxyzoo, "fits": _fits,
-    "catalog": _catalog, "image_folder": _photutils,
+    "catalog": _catalog, "image_folder": _photutils, "lightcurve_fits": _lcfits,
 }
 
 
@@ -173,47 +178,75 @@ def detect_format(path) -> str:
     if head[:2] == b"\x1f\x8b":
         inner = _gunzip_head(p)
         if inner.startswith(b"SIMPLE"):
-            return "spex" if _is_spex(p) else "fits"
+            if _is_spex(p):
+                return "spex"
+            return "lightcurve_fits" if _is_lightcurve_fits(p) else "fits"
         if name.endswith(".csv.gz") and inner.startswith(b",time_points_b"):
             return "eros"
-        if name.endswith((".csv.gz", ".dat.gz", ".txt.gz")):
-            return "catalog"
+        if inner[:4] == b"PAR1" or _is_text(inner):
+            return _detect_table(p, name)
     if head.startswith(b"SIMPLE"):
-        return "desi" if _is_desi(p) else "fits"
+        if _is_desi(p):
+            return "desi"
+        return "lightcurve_fits" if _is_lightcurve_fits(p) else "fits"
     if head.lstrip().startswith(b"<?xml") or name.endswith((".xml", ".vot", ".votable")):
-        return "catalog"
-    if name.endswith((".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat", ".data")):
-        if "plasticc" in name and name.endswith(".parquet"):
-            return "plasticc"
-        if re.search(r"_detections(_corr)?\.csv$|_objects_features\.csv$", p.name):
-            return "alerce"
+        from skyfm.data.io.table import looks_like_lightcurve_table
+
         cols = _columns(p)
-        if cols and {"time_points_b", "light_points_b"} <= set(cols):
-            return "eros"
-        if cols and {"object_id", "mjd", "passband", "flux"} <= set(cols):
-            return "plasticc"
-        if cols:
-            from skyfm.data.io.table import looks_like_lightcurve_table
-            if looks_like_lightcurve_table(cols):
-                return "lightcurve_table"
-            if {"object_id", "wavelength", "flux"} <= set(cols):
-                return "spectra_table"
-        return "catalog"
+        return "lightcurve_table" if cols and looks_like_lightcurve_table(cols) else "catalog"
+    if head[:4] == b"PAR1" or name.endswith(TABLE_EXTENSIONS) or _is_text(head):
+        return _detect_table(p, name)
     raise UnknownFormatError("no reader recognises this file", file=p,
                              expected="a light-curve table, Avro alert, FITS, npz, image, "
                              "tar.bz2 of .mjd files, CSV/Parquet/VOTable catalogue, or a "
                              "skyfm dataset directory")
 
 
-def _columns(p: Path) -> list[str] | None:
+TABLE_EXTENSIONS = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat", ".data", ".ecsv", ".tbl",
+                    ".ipac", ".cds", ".mrt", ".lc")
+
+
+def _is_text(head: bytes) -> bool:
+    """Leading bytes that are UTF-8 text (a table under any name)."""
+    if not head or b"\x00" in head:
+        return False
     try:
-        if p.name.lower().endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq
-            return list(pq.read_schema(p).names)
-        with open(p, "r", errors="replace") as fh:
-            return [c.strip() for c in fh.readline().split(",")]
-    except Exception:
-        return None
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the end is still text
+        return exc.start >= len(head) - 3
+    return True
+
+
+def _detect_table(p: Path, name: str) -> str:
+    """A table file (text, Parquet, ECSV/IPAC/CDS/VOTable; gzipped or not) by its columns."""
+    if "plasticc" in name and name.endswith(".parquet"):
+        return "plasticc"
+    if re.search(r"_detections(_corr)?\.csv$|_objects_features\.csv$", p.name):
+        return "alerce"
+    cols = _columns(p)
+    if cols and {"time_points_b", "light_points_b"} <= set(cols):
+        return "eros"
+    if cols and {"object_id", "mjd", "passband", "flux"} <= set(cols):
+        return "plasticc"
+    if cols:
+        from skyfm.data.io.table import looks_like_lightcurve_table
+        if looks_like_lightcurve_table(cols):
+            return "lightcurve_table"
+        if {"object_id", "wavelength", "flux"} <= set(cols):
+            return "spectra_table"
+    return "catalog"
+
+
+def _columns(p: Path) -> list[str] | None:
+    from skyfm.data.io.tabular import sniff_columns
+
+    return sniff_columns(p)
+
+
+def _is_lightcurve_fits(p: Path) -> bool:
+    from skyfm.data.io.lcfits import is_lightcurve_fits
+
+    return is_lightcurve_fits(p)
 
 
 def _is_spex(p: Path) -> bool:
