@@ -183,7 +183,8 @@ def detect_format(path) -> str:
             return "lightcurve_fits" if _is_lightcurve_fits(p) else "fits"
         if name.endswith(".csv.gz") and inner.startswith(b",time_points_b"):
             return "eros"
-        if inner[:4] == b"PAR1" or _is_text(inner):
+        if name.endswith(tuple(e + ".gz" for e in TABLE_EXTENSIONS)) or (
+                (inner[:4] == b"PAR1" or _is_text(inner)) and _looks_like_table(p)):
             return _detect_table(p, name)
     if head.startswith(b"SIMPLE"):
         if _is_desi(p):
@@ -194,7 +195,8 @@ def detect_format(path) -> str:
 
         cols = _columns(p)
         return "lightcurve_table" if cols and looks_like_lightcurve_table(cols) else "catalog"
-    if head[:4] == b"PAR1" or name.endswith(TABLE_EXTENSIONS) or _is_text(head):
+    if name.endswith(TABLE_EXTENSIONS) or (
+            (head[:4] == b"PAR1" or _is_text(head)) and _looks_like_table(p)):
         return _detect_table(p, name)
     raise UnknownFormatError("no reader recognises this file", file=p,
                              expected="a light-curve table, Avro alert, FITS, npz, image, "
@@ -204,6 +206,12 @@ def detect_format(path) -> str:
 
 TABLE_EXTENSIONS = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat", ".data", ".ecsv", ".tbl",
                     ".ipac", ".cds", ".mrt", ".lc")
+
+
+def _looks_like_table(p: Path) -> bool:
+    from skyfm.data.io.tabular import looks_like_table
+
+    return looks_like_table(p)
 
 
 def _is_text(head: bytes) -> bool:
@@ -339,12 +347,34 @@ def read(path, format: str | None = None, **kwargs) -> ObservationSet:
     if fmt not in READERS:
         raise UnknownFormatError(f"unknown format {fmt!r}", file=p, field="format",
                                  expected="one of " + ", ".join(READERS))
+    _check_keywords(fmt, kwargs)
     if not SAFETY_NET:
         return READERS[fmt](p, dataset=dataset, **kwargs)
     from skyfm.data.io._common import wrap_errors
 
     with wrap_errors(p, expected=f"a readable {fmt} file"):
         return READERS[fmt](p, dataset=dataset, **kwargs)
+
+
+# readers whose keywords are checked before the call (the safety net below would turn the
+# TypeError of a misspelt keyword into a DataFormatError about the file)
+_SIGNATURES = {"lightcurve_table": ("skyfm.data.io.table", "read_lightcurve_table"),
+               "lightcurve_fits": ("skyfm.data.io.lcfits", "read_lightcurve_fits")}
+
+
+def _check_keywords(fmt: str, kwargs: dict) -> None:
+    if fmt not in _SIGNATURES:
+        return
+    import importlib
+    import inspect
+
+    mod, name = _SIGNATURES[fmt]
+    params = inspect.signature(getattr(importlib.import_module(mod), name)).parameters
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise TypeError(f"read(): unknown keyword(s) {unknown} for the {fmt} reader; expected "
+                        "some of " + ", ".join(k for k in params if k not in ("path",
+                                                                              "dataset")))
 
 
 # Readers convert bad input into DataFormatError themselves (naming the field); this last net

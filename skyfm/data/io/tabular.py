@@ -207,3 +207,27 @@ def sniff_columns(path) -> list[str] | None:
         return None
     except Exception:  # not a readable table: the caller falls back to other readers
         return None
+
+
+def looks_like_table(path) -> bool:
+    """Content check for files without a table extension: a table format, or text whose first
+    lines split into the same number (>= 2) of fields."""
+    p = Path(path)
+    try:
+        data = raw_bytes(p, SNIFF_BYTES)
+    except DataFormatError:
+        return False
+    kind = kind_of(data)
+    if kind != "text":
+        return kind != "fits"
+    text = data.decode("utf-8", errors="ignore")
+    if len(data) == SNIFF_BYTES:
+        text = text[: text.rfind("\n") + 1]
+    header, start, sep = text_layout(text)
+    rows = [ln for ln in text.splitlines()[start:start + 20] if ln.strip()]
+    if not rows or rows[0].lstrip().startswith(("{", "[", "<")):
+        return False
+    counts = {len(_split(ln, sep)) for ln in rows}
+    n = len(header) if header is not None else counts.pop() if len(counts) == 1 else 0
+    return n >= 2 and counts <= {n} and all(
+        any(_is_number(t) for t in _split(ln, sep)) for ln in rows)
