@@ -240,6 +240,11 @@ def _detect_table(p: Path, name: str) -> str:
         from skyfm.data.io.table import looks_like_lightcurve_table
         if looks_like_lightcurve_table(cols):
             return "lightcurve_table"
+        from skyfm.data.io.catalogs import _known
+
+        if (2 <= len(cols) <= 4 and cols == [f"col{i + 1}" for i in range(len(cols))]
+                and not _known(p.name)):
+            return "lightcurve_table"  # headerless time, magnitude[, error] (OGLE, ASAS)
         if {"object_id", "wavelength", "flux"} <= set(cols):
             return "spectra_table"
     return "catalog"

@@ -31,7 +31,8 @@ from skyfm.errors import DataFormatError
 
 # default flux units and single bands of the exports
 SURVEY_FLUX_UNIT = {"LSST": "nJy", "Gaia DR3": "e-/s", "ATLAS": "uJy", "ASAS-SN": "mJy"}
-PREFER_FLUX = ("ATLAS", "ASAS-SN", "LSST")  # forced photometry: fluxes stay finite below zero
+# forced photometry (fluxes stay finite below zero) and Gaia (errors are given for fluxes only)
+PREFER_FLUX = ("ATLAS", "ASAS-SN", "LSST", "Gaia DR3")
 _SUFFIXES = re.compile(r"(\.(gz|csv|tsv|txt|dat|ecsv|tbl|ipac|cds|mrt|parquet|pq|xml|vot|"
                        r"votable|lc|data))+$", re.I)
 

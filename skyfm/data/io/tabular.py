@@ -89,8 +89,8 @@ def text_layout(text: str) -> tuple[list[str] | None, int, str | None]:
     first = lines[start] if start < len(lines) else ""
     sep = "," if "," in first else "\t" if "\t" in first else None
     toks = _split(first, sep)
-    if toks and not all(_is_number(t) for t in toks):
-        return toks, start + 1, sep  # the first line is the header
+    if toks and not any(_is_number(t) for t in toks):
+        return toks, start + 1, sep  # the first line is the header (names, no numbers)
     if comment_header is not None:
         names = _split(comment_header, sep)
         if len(names) == len(toks) or not toks:
@@ -110,7 +110,7 @@ def read_text(p: Path, text: str, names: list[str] | None = None):
         else:
             df = pd.read_csv(io.StringIO(body), header=None, comment="#", low_memory=False,
                              sep=sep if sep else r"\s+", skipinitialspace=sep is not None,
-                             engine="c" if sep else "python")
+                             engine="c")
     cols = names or header
     if cols is None:
         cols = [f"col{i + 1}" for i in range(df.shape[1])]
