@@ -13,8 +13,15 @@ Bad-input policy
 * Structural problems **raise** :class:`~skyfm.errors.DataFormatError` (or
   :class:`~skyfm.errors.UnknownFormatError` when no reader fits), naming the file, the field
   (column, HDU, key) and what was expected: truncated or corrupt files, wrong or missing
-  columns, non-numeric columns, list columns of different lengths, negative errors, duplicate
-  (object, band, time) rows, times that decrease inside a stored sequence, unknown units.
+  columns, non-numeric or boolean measurement columns, header-only tables, list columns of
+  different lengths, negative errors, times that decrease inside a stored sequence, unknown
+  units.
+* Repeated (object, band, time) rows are combined (inverse-variance mean; ``duplicates=
+  'mean'|'first'|'error'``), counted in ``report.dropped`` and warned (``strict=True`` raises).
+* Light-curve tables are identified by their columns under any file name, gzipped or not
+  (:mod:`.exports`: ZTF/IRSA, Gaia, ATLAS, ASAS-SN, OGLE, LSST exports, ECSV/IPAC/CDS/VOTable);
+  bands resolve through :mod:`skyfm.data.bands` (unknown names are kept and warned). A table
+  read as a catalogue says why in ``report.warnings``.
   Readers never let ``KeyError``/``IndexError``/``OSError``/library errors escape.
 * Non-finite measurements (NaN/inf time, value, or error of a detection) in otherwise good
   rows are **dropped and counted** in ``ObservationSet.report.dropped`` (reason -> count), with
@@ -31,7 +38,8 @@ Bad-input policy
   run with this net switched off, so readers must name the field themselves).
 
 Common keywords: ``limit=N`` (first N objects), ``strict=``, ``progress=`` (callback taking a
-count), ``format=`` (force a reader by name, see :data:`READERS`).
+count), ``format=`` (force a reader by name, see :data:`READERS`); light-curve tables also take
+``columns=``, ``kind=``, ``flux_unit=``, ``time_format=`` and ``duplicates=``.
 """
 
 from __future__ import annotations

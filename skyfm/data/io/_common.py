@@ -133,14 +133,15 @@ def build_lightcurves(
     report: ReadReport, strict: bool = False, limit: int | None = None,
     require_sorted: bool = False, errors_given: bool = True, progress: Progress = None,
     fields: Mapping[str, str] | None = None, extra: Mapping[str, np.ndarray] | None = None,
-    duplicates: str = "mean",
+    duplicates: str | None = None,
 ) -> list[LightCurve]:
     """Group long-format arrays (one row per point) into light curves, vectorised.
 
     Order of objects follows first appearance. Non-finite times, values (and errors of
     detections, when ``errors_given``) are dropped and counted; negative errors raise.
     Repeated (object, band, time) rows are combined as ``duplicates`` says (see
-    :func:`combine_duplicates`). ``require_sorted``: times must not decrease within an
+    :func:`combine_duplicates`; default ``'mean'``, ``'error'`` when ``strict``).
+    ``require_sorted``: times must not decrease within an
     object as stored (formats that store each curve as an ordered sequence).
     """
     import pandas as pd
@@ -204,7 +205,8 @@ def build_lightcurves(
                                                                         band, ul, rowid))
     # duplicates: same object, band and time
     codes, time, value, error, band, ul, rowid = combine_duplicates(
-        codes, time, value, error, band, ul, rowid, uniq=uniq, how=duplicates, report=report,
+        codes, time, value, error, band, ul, rowid, uniq=uniq,
+        how=duplicates or ("error" if strict else "mean"), report=report,
         source=source, fields=fn, kind=kind)
     order = np.lexsort((time, codes))
     codes, time, value, error, band, ul, rowid = (a[order] for a in (codes, time, value, error,

@@ -82,7 +82,7 @@ def _limits(df, col, p: Path):
 
 def read_export(path, *, columns: dict | None = None, kind: str | None = None,
                 flux_unit: str | None = None, time_format: str | None = None,
-                duplicates: str = "mean", labels=None, strict: bool = False,
+                duplicates: str | None = None, labels=None, strict: bool = False,
                 limit: int | None = None, dataset: str | None = None,
                 survey: str | None = None, progress: Progress = None,
                 catalog_fallback: bool = True):

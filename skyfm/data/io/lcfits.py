@@ -52,7 +52,7 @@ def is_lightcurve_fits(path) -> bool:
 
 def read_lightcurve_fits(path, *, flux_column: str | None = None, strict: bool = False,
                          limit: int | None = None, dataset: str | None = None,
-                         progress: Progress = None, duplicates: str = "mean"):
+                         progress: Progress = None, duplicates: str | None = None):
     """Read a Kepler/TESS light-curve FITS file (see module docstring)."""
     p = check_file(path)
     report = new_report(p)

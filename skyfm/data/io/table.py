@@ -52,7 +52,7 @@ def lightcurves_from_frame(df, *, source, columns: dict | None = None, kind: str
                            meta=None, common_meta=None, report=None, strict: bool = False,
                            limit: int | None = None, progress: Progress = None,
                            band_names: dict | None = None, extra: dict | None = None,
-                           duplicates: str = "mean"):
+                           duplicates: str | None = None):
     """Build light curves from a long DataFrame; ``columns`` maps standard names to columns."""
     report = report if report is not None else new_report(source)
     cmap = {k: k for k in STANDARD}
@@ -127,7 +127,7 @@ def lightcurves_from_frame(df, *, source, columns: dict | None = None, kind: str
 
 def read_lightcurve_table(path, *, columns: dict | None = None, kind: str | None = None,
                           flux_unit: str | None = None, time_format: str | None = None,
-                          duplicates: str = "mean", labels=None, strict: bool = False,
+                          duplicates: str | None = None, labels=None, strict: bool = False,
                           limit: int | None = None, dataset: str | None = None,
                           survey: str | None = None, progress: Progress = None):
     """Read a light-curve table of any layout and format, identified by its content.
