@@ -308,7 +308,7 @@ def test_tess_lightcurve_fits(tmp_path):
 
 def test_kepler_fits_gzipped_without_extension(tmp_path):
     f = tmp_path / "kplr011446443"
-    t, flux, q = _write_spoc(f, mission="Kepler", gzip_it=True)
+    t, _, _ = _write_spoc(f, mission="Kepler", gzip_it=True)
     obs = _read(f)
     assert obs[0].object_id == "KIC 11446443" and obs[0].bands == ["Kp"]
     assert obs[0].time[0] == pytest.approx(t[0] + 2454833 - MJD0)

@@ -34,7 +34,7 @@ SURVEY_FLUX_UNIT = {"LSST": "nJy", "Gaia DR3": "e-/s", "ATLAS": "uJy", "ASAS-SN"
 # forced photometry (fluxes stay finite below zero) and Gaia (errors are given for fluxes only)
 PREFER_FLUX = ("ATLAS", "ASAS-SN", "LSST", "Gaia DR3")
 _SUFFIXES = re.compile(r"(\.(gz|csv|tsv|txt|dat|ecsv|tbl|ipac|cds|mrt|parquet|pq|xml|vot|"
-                       r"votable|lc|data))+$", re.I)
+                       r"votable|lc|data))+$", re.IGNORECASE)
 
 
 def object_name(p: Path) -> str:

@@ -1,5 +1,6 @@
-"""Generic FITS: an image HDU -> :class:`Image` (with WCS), else a Kepler/TESS light-curve
-table -> :class:`LightCurve` (:mod:`.lcfits`), else a binary table -> :class:`Catalog`. DESI coadds and SpeX spectra have their own readers."""
+"""Generic FITS: an image HDU -> :class:`Image` (with WCS), else a Kepler/TESS
+light-curve table -> :class:`LightCurve` (:mod:`.lcfits`), else a binary table ->
+:class:`Catalog`. DESI coadds and SpeX spectra have their own readers."""
 
 from __future__ import annotations
 

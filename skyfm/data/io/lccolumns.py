@@ -34,7 +34,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 # an error column named only "err"/"error"/"sigma" belongs to whichever measurement is read
 GENERIC_ERRORS = ("err", "error", "sigma", "e", "unc", "uncertainty")
 # reduced/offset JD names such as "HJD-2450000", "BJD - 2457000", "jd_2400000"
-OFFSET_TIME = re.compile(r"^(?P<sys>[hb]?jd)\s*[-_]\s*(?P<off>\d{5,7}(?:\.\d+)?)$", re.I)
+OFFSET_TIME = re.compile(r"^(?P<sys>[hb]?jd)\s*[-_]\s*(?P<off>\d{5,7}(?:\.\d+)?)$",
+                         re.IGNORECASE)
 
 # flux units implied by a column name (tables with units, e.g. ECSV/VOTable, give their own)
 FLUX_UNITS = {"ujy": "uJy", "dujy": "uJy", "flux(mjy)": "mJy", "flux_mjy": "mJy",

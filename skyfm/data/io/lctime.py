@@ -77,5 +77,16 @@ def to_mjd(values, column: str, *, time_format: str | None = None, survey: str |
                               f"{system} - 2450000", file=source, field=str(column),
                               expected="a full Julian date (> 2400000) or time_format= such as "
                               "'hjd-2400000'")
-    raise DataFormatError(f"unknown time format {fmt!r}", file=source, field=str(column),
-                          expected="one of " + ", ".join(FORMATS) + " or e.g. 'hjd-2450000'")
+    if time_format is not None:
+        raise DataFormatError(f"unknown time format {fmt!r}", file=source, field="time_format",
+                              expected="one of " + ", ".join(FORMATS) + " or e.g. "
+                              "'hjd-2450000'")
+    # a column name that says nothing: skyfm's standard (MJD), said so, and checked
+    if hi > 2.0e6:
+        raise DataFormatError(f"values up to {hi:.1f} look like Julian dates; the column name "
+                              "does not say which time system", file=source, field=str(column),
+                              expected="MJD, or time_format= (e.g. 'jd', 'hjd', 'bjd')")
+    info.update(system="MJD", scale=None, offset=MJD0,
+                note="MJD (skyfm's default for a time column whose name does not say; pass "
+                "time_format= otherwise)")
+    return t, info

@@ -13,15 +13,12 @@ or ``flux``/``flux_err``, optional ``upper_limit`` (bool). Any other table is re
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from skyfm.data.io._common import (
     Progress,
     build_lightcurves,
     check_file,
-    finish,
     new_report,
     wrap_errors,
 )
