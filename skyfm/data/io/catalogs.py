@@ -248,7 +248,7 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
     if spec.get("label_names"):
         meta["label_names"] = {str(k): v for k, v in spec["label_names"].items()}
     num = df.select_dtypes("number")
-    bad = ~np.isfinite(num.to_numpy(dtype=float)) & num.notna().to_numpy()
+    bad = ~np.isfinite(num.to_numpy(dtype=float)) & num.notna().to_numpy(dtype=bool)
     if bad.any():
         if strict:
             raise DataFormatError(f"{int(bad.sum())} infinite value(s)", file=p,
