@@ -355,7 +355,8 @@ def read(path, format: str | None = None, **kwargs) -> ObservationSet:
     if dataset is None:
         dataset = _registered_name(p)
     fmt = format or detect_format(p)
-    if format is None and "columns" in kwargs and fmt == "catalog" and p.is_file():
+    if format is None and ({"columns", "time_format"} & set(kwargs)) and fmt == "catalog" \
+            and p.is_file():
         fmt = "lightcurve_table"  # a column mapping means a long light-curve table
     if fmt not in READERS:
         raise UnknownFormatError(f"unknown format {fmt!r}", file=p, field="format",

@@ -48,11 +48,11 @@ def to_mjd(values, column: str, *, time_format: str | None = None, survey: str |
     if fmt in REDUCED or (fmt == "time" and survey == "Gaia DR3"):
         system, off, scale = REDUCED["gaia" if fmt == "time" else fmt]
         info.update(system=system, scale=scale, offset=off,
-                    note=f"{system} - {off:g} ({fmt if fmt != 'time' else 'Gaia DR3'})")
+                    note=f"{system} - {off:.10g} ({fmt if fmt != 'time' else 'Gaia DR3'})")
         return t + (off - MJD0), info
     if m:
         system, off = m.group("sys").upper(), float(m.group("off"))
-        info.update(system=system, scale=None, offset=off, note=f"{system} - {off:g}")
+        info.update(system=system, scale=None, offset=off, note=f"{system} - {off:.10g}")
         return t + (off - MJD0), info
     if fmt in ("mjd", "time") or "mjd" in fmt:
         if hi > 2.0e6:
