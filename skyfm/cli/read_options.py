@@ -3,8 +3,8 @@
 ``--column KEY=COL`` (repeatable, or a comma list ``time=mjd,mag=m``; KEY is a standard name:
 object_id, time, band, mag, mag_err, flux, flux_err, upper_limit; COL a column name, or a
 0-based position for headerless files; ``band=`` alone means one unnamed band),
-``--duplicates mean|first|error``, ``--time-format``, ``--modality`` and ``--file``. Each is passed to
-:func:`skyfm.read` only when the user gives it.
+``--duplicates mean|first|error``, ``--time-format``, ``--modality`` and ``--file``. Each is
+passed to :func:`skyfm.read` only when the user gives it.
 """
 
 from __future__ import annotations

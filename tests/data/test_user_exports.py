@@ -471,3 +471,32 @@ def test_columns_mapping_on_headerless_and_odd_names(tmp_path):
     with pytest.raises(DataFormatError, match="look like Julian dates"):
         read(g, columns={"object_id": "star", "time": "date", "mag": "brightness"},
              time_format="mjd")
+
+
+@pytest.mark.shared_data
+def test_gaia_wide_form_and_rejected_rows(ztf, tmp_path):
+    from astropy.table import Table
+
+    ref = ztf[0].band_data("g")
+    t = Table()
+    t["source_id"] = np.array([4111834567779557376])
+    flux = 10 ** (-0.4 * (ref.value - 25.0))
+    for col, vals in (("g_transit_time", ref.time + MJD0 - 2455197.5), ("g_transit_mag", ref.value),
+                      ("g_transit_flux", flux), ("g_transit_flux_error", flux * 0.01)):
+        cell = np.empty(1, object)
+        cell[0] = np.asarray(vals, float)
+        t[col] = cell
+    f = tmp_path / "gaia_wide.ecsv"
+    t.write(f, format="ascii.ecsv")
+    obs = _read(f)
+    assert obs.object_ids == ["4111834567779557376"] and obs[0].bands == ["G"]
+    np.testing.assert_allclose(obs[0].time, ref.time, atol=1e-6)
+    np.testing.assert_allclose(obs[0].value, flux, rtol=1e-9)
+    g = tmp_path / "gaia_long.csv"
+    pd.DataFrame({"source_id": 7, "band": "G", "time": ref.time + MJD0 - 2455197.5,
+                  "flux": flux, "flux_error": flux * 0.01,
+                  "rejected_by_photometry": np.arange(len(ref)) == 0,
+                  "rejected_by_variability": False}).to_csv(g, index=False)
+    obs = _read(g)
+    assert len(obs[0]) == len(ref) - 1
+    assert obs.report.dropped == {"Gaia rejected_by_photometry": 1}

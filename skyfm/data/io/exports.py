@@ -96,6 +96,8 @@ def read_export(path, *, columns: dict | None = None, kind: str | None = None,
     if len(df) == 0:
         raise DataFormatError("no data rows (a header only)", file=p, field="rows",
                               expected="at least one measurement row")
+    if "g_transit_time" in df.columns:
+        df = gaia_wide_to_long(df, p, report)
     given = _user_columns(columns, df, p)
     headerless = all(str(c) == f"col{i + 1}" for i, c in enumerate(df.columns))
     if headerless and not given:
@@ -138,6 +140,14 @@ def read_export(path, *, columns: dict | None = None, kind: str | None = None,
                 raise DataFormatError(f"{int(bad.sum())} flagged row(s)", file=p,
                                       field=str(flags), expected="catflags == 0 (strict=True)")
             report.drop(f"ZTF {flags} != 0 (flagged exposure)", int(bad.sum()))
+            keep &= ~bad
+    for flag in (c for c in df.columns if str(c).lower() in GAIA_REJECTED):
+        bad = _bool_flags(df[flag], p, flag)
+        if bad.any():
+            if strict:
+                raise DataFormatError(f"{int(bad.sum())} rejected row(s)", file=p,
+                                      field=str(flag), expected="no rejected rows (strict=True)")
+            report.drop(f"Gaia {flag}", int((bad & keep).sum()))
             keep &= ~bad
     df = df[keep].reset_index(drop=True)
     tcol = cmap["time"]
@@ -192,6 +202,67 @@ def read_export(path, *, columns: dict | None = None, kind: str | None = None,
                 "band": str(cmap["band"]), "object_id": str(cmap["object_id"]),
                 "upper_limit": str(cmap["upper_limit"])})
     return finish(lcs, report)
+
+
+GAIA_REJECTED = ("rejected_by_photometry", "rejected_by_variability")
+# wide (one row per source, one array per band) Gaia DR3 epoch photometry
+GAIA_WIDE = {"G": ("g_transit_time", "g_transit_mag", "g_transit_flux", "g_transit_flux_error"),
+             "BP": ("bp_obs_time", "bp_mag", "bp_flux", "bp_flux_error"),
+             "RP": ("rp_obs_time", "rp_mag", "rp_flux", "rp_flux_error")}
+
+
+def _bool_flags(col, p: Path, name) -> np.ndarray:
+    if col.dtype == bool:
+        return col.to_numpy()
+    s = col.astype(str).str.strip().str.lower()
+    ok = s.isin(["true", "false", "1", "0", "1.0", "0.0"])
+    if not ok.all():
+        raise DataFormatError(f"non-boolean value {col[~ok].iloc[0]!r}", file=p, field=str(name),
+                              expected="True/False or 1/0")
+    return s.isin(["true", "1", "1.0"]).to_numpy()
+
+
+def _array_cell(v, p: Path, field: str) -> np.ndarray:
+    if isinstance(v, str):  # '[1.0, 2.0]' or '(1.0 2.0)' in text exports
+        body = v.strip().strip("[]()")
+        parts = [x for x in re.split(r"[,\s]+", body) if x]
+        return to_float(parts, p, field)
+    if v is None:
+        return np.empty(0)
+    arr = np.ma.filled(np.ma.asarray(v, dtype=float), np.nan)
+    return np.atleast_1d(arr).astype(float)
+
+
+def gaia_wide_to_long(df, p: Path, report):
+    """Gaia DR3 epoch photometry with one row per source and arrays per band -> long rows
+    (``source_id, band, time, mag, flux, flux_error``)."""
+    import pandas as pd
+
+    if "source_id" not in df.columns:
+        raise DataFormatError("wide Gaia epoch photometry without source_id", file=p,
+                              field="source_id", expected="a source_id column")
+    parts = []
+    for band, cols in GAIA_WIDE.items():
+        if cols[0] not in df.columns:
+            continue
+        for sid, row in zip(df["source_id"], df.to_dict("records")):
+            arrays = {k: _array_cell(row[c], p, c) if c in row else None
+                      for k, c in zip(("time", "mag", "flux", "flux_error"), cols)}
+            n = arrays["time"].size
+            for k, a in arrays.items():
+                if a is not None and a.size != n:
+                    raise DataFormatError(f"{a.size} values for {n} times (source {sid})",
+                                          file=p, field=cols[("time", "mag", "flux",
+                                                              "flux_error").index(k)],
+                                          expected=f"one value per {cols[0]}")
+            parts.append(pd.DataFrame({"source_id": np.full(n, sid), "band": band,
+                                       **{k: a for k, a in arrays.items() if a is not None}}))
+    if not parts:
+        raise DataFormatError("no epoch arrays", file=p, field="g_transit_time",
+                              expected="g_transit_time / bp_obs_time / rp_obs_time arrays")
+    report.warnings.append(f"{p}: wide Gaia epoch photometry ({len(df)} source rows) read as "
+                           "one row per transit and band")
+    return pd.concat(parts, ignore_index=True)
 
 
 def _choose_kind(cmap, kind, survey, p: Path, report) -> str:

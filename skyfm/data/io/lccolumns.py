@@ -77,7 +77,8 @@ def survey_of(columns: Iterable) -> str | None:
     low = set(_lower_map(columns))
     if "diaobjectid" in low or "midpointmjdtai" in low or "psfflux" in low:
         return "LSST"
-    if "source_id" in low and ({"band", "time"} <= low or "g_transit_time" in low):
+    if "source_id" in low and ({"band", "time"} <= low or "g_transit_time" in low
+                               or "rejected_by_photometry" in low):
         return "Gaia DR3"
     if {"ujy", "dujy"} & low or {"m", "dm", "f"} <= low:
         return "ATLAS"
@@ -89,7 +90,10 @@ def survey_of(columns: Iterable) -> str | None:
 
 
 def is_lightcurve(columns: Iterable) -> bool:
-    """True when the names include a time and a magnitude or flux column."""
+    """True when the names include a time and a magnitude or flux column (or are Gaia's wide
+    epoch photometry)."""
+    if "g_transit_time" in _lower_map(columns):
+        return True
     cols = find_columns(columns)
     return cols["time"] is not None and (cols["mag"] is not None or cols["flux"] is not None)
 

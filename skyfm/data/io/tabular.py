@@ -144,10 +144,15 @@ def read_astropy(p: Path, data: bytes, fmt: str):
             out[c] = np.asarray(col.mjd, dtype=float)
             times[c] = {"system": "MJD", "scale": col.scale, "format": col.format}
             continue
-        if getattr(col, "ndim", 1) > 1:
+        if getattr(col, "ndim", 1) > 1:  # fixed-length arrays: one array per row
+            out[c] = list(np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)) \
+                if col.dtype.kind in "fiu" else list(np.asarray(col))
             continue
         if getattr(col, "unit", None) is not None:
             units[c] = col.unit.to_string()
+        if col.dtype == object:  # variable-length arrays (Gaia epoch photometry)
+            out[c] = list(col)
+            continue
         arr = np.asarray(getattr(col, "value", col))
         mask = getattr(col, "mask", None)
         if mask is not None and np.any(mask):
