@@ -500,3 +500,13 @@ def test_gaia_wide_form_and_rejected_rows(ztf, tmp_path):
     obs = _read(g)
     assert len(obs[0]) == len(ref) - 1
     assert obs.report.dropped == {"Gaia rejected_by_photometry": 1}
+
+
+def test_headerless_numbers_that_are_not_times_stay_a_catalogue(tmp_path):
+    f = tmp_path / "features.csv"
+    f.write_text("0.5,1.2,3\n0.7,1.1,4\n")
+    assert detect_format(f) == "catalog"
+    g = tmp_path / "asas_star"
+    g.write_text("2458000.5 12.1 0.01\n2458001.5 12.2 0.01\n")
+    assert detect_format(g) == "lightcurve_table"
+    assert _read(g)[0].time.tolist() == [58000.0, 58001.0]

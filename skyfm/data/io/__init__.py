@@ -216,6 +216,18 @@ TABLE_EXTENSIONS = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat", ".data", 
                     ".ipac", ".cds", ".mrt", ".lc")
 
 
+def _time_like_first_value(p: Path) -> bool:
+    """A headerless table's first value is a Julian date or a date - 2450000."""
+    from skyfm.data.io.tabular import first_row
+
+    row = first_row(p)
+    try:
+        v = float(row[0])
+    except (IndexError, ValueError):
+        return False
+    return 2.4e6 < v < 2.5e6 or 400.0 < v < 2.0e4
+
+
 def _looks_like_table(p: Path) -> bool:
     from skyfm.data.io.tabular import looks_like_table
 
@@ -251,7 +263,7 @@ def _detect_table(p: Path, name: str) -> str:
         from skyfm.data.io.catalogs import _known
 
         if (2 <= len(cols) <= 4 and cols == [f"col{i + 1}" for i in range(len(cols))]
-                and not _known(p.name)):
+                and not _known(p.name) and _time_like_first_value(p)):
             return "lightcurve_table"  # headerless time, magnitude[, error] (OGLE, ASAS)
         if {"object_id", "wavelength", "flux"} <= set(cols):
             return "spectra_table"

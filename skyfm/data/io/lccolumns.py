@@ -21,14 +21,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("time", "mjd", "midpointmjdtai", "mjd_obs", "mjd-obs", "obsmjd", "expmjd", "jd",
              "hjd", "bjd", "btjd", "bkjd", "bjd_tdb", "hjd_utc", "date_mjd"),
     "band": ("band", "filter", "filtercode", "fid", "passband", "f", "filtername", "bandpass",
-             "flt"),
+             "flt", "phot_filter"),
     "mag": ("mag", "magnitude", "m", "magpsf", "psfmag", "mag_psf"),
     "mag_err": ("mag_err", "magerr", "mag_error", "e_mag", "emag", "dm", "sigmapsf",
                 "sigma_mag", "magpsf_err", "mag_unc", "err_mag"),
     "flux": ("flux", "ujy", "flux(mjy)", "flux_mjy", "flux_ujy", "flux_njy", "psfflux",
-             "pdcsap_flux", "sap_flux"),
+             "pdcsap_flux", "sap_flux", "forcediffimflux"),
     "flux_err": ("flux_err", "flux_error", "fluxerr", "e_flux", "dujy", "flux_err(mjy)",
-                 "psffluxerr", "pdcsap_flux_err", "sap_flux_err", "flux_unc"),
+                 "psffluxerr", "pdcsap_flux_err", "sap_flux_err", "flux_unc",
+                 "forcediffimfluxunc"),
     "upper_limit": ("upper_limit", "is_upper_limit", "upperlimit"),
 }
 # an error column named only "err"/"error"/"sigma" belongs to whichever measurement is read
@@ -82,9 +83,10 @@ def survey_of(columns: Iterable) -> str | None:
         return "Gaia DR3"
     if {"ujy", "dujy"} & low or {"m", "dm", "f"} <= low:
         return "ATLAS"
-    if "flux(mjy)" in low or ("hjd" in low and "camera" in low):
+    if "flux(mjy)" in low or ("camera" in low and ({"hjd", "phot_filter"} & low)):
         return "ASAS-SN"
-    if {"filtercode", "catflags", "fid"} & low or ("oid" in low and "mjd" in low):
+    if {"filtercode", "catflags", "fid", "forcediffimflux"} & low or ("oid" in low and
+                                                                      "mjd" in low):
         return "ZTF"
     return None
 

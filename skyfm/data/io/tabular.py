@@ -236,3 +236,15 @@ def looks_like_table(path) -> bool:
     n = len(header) if header is not None else counts.pop() if len(counts) == 1 else 0
     return n >= 2 and counts <= {n} and all(
         any(_is_number(t) for t in _split(ln, sep)) for ln in rows)
+
+
+def first_row(path) -> list[str]:
+    """The first data row's fields of a text table (empty when there is none)."""
+    try:
+        data = raw_bytes(Path(path), SNIFF_BYTES)
+    except DataFormatError:
+        return []
+    text = data.decode("utf-8", errors="ignore")
+    _, start, sep = text_layout(text)
+    lines = text.splitlines()
+    return _split(lines[start], sep) if start < len(lines) else []
