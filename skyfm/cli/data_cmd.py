@@ -130,8 +130,10 @@ def info(
     t = Table(title=f"{path}  (read in {dt:.2f} s)", show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", overflow="fold")
+    from rich.markup import escape
+
     for k, v in summarize(obs):
-        t.add_row(k, v)
+        t.add_row(k, escape(v))  # units such as [e-/s] are text, not rich markup
     Console().print(t)
 
 
