@@ -510,3 +510,12 @@ def test_headerless_numbers_that_are_not_times_stay_a_catalogue(tmp_path):
     g.write_text("2458000.5 12.1 0.01\n2458001.5 12.2 0.01\n")
     assert detect_format(g) == "lightcurve_table"
     assert _read(g)[0].time.tolist() == [58000.0, 58001.0]
+
+
+def test_mapped_measurement_column_decides_the_kind(tmp_path):
+    f = tmp_path / "atlas_like.csv"
+    pd.DataFrame({"MJD": [1.0, 2.0], "m": [17.0, 17.2], "dm": [0.05, 0.06], "uJy": [570., 480.],
+                  "duJy": [20., 21.], "F": ["o", "c"]}).to_csv(f, index=False)
+    assert _read(f)[0].kind == "flux"  # forced photometry: flux by default
+    lc = _read(f, columns={"mag": "m", "mag_err": "dm"})[0]
+    assert lc.kind == "mag" and lc.value.tolist() == [17.0, 17.2] and lc.bands == ["o", "c"]

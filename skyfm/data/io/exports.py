@@ -125,6 +125,8 @@ def read_export(path, *, columns: dict | None = None, kind: str | None = None,
             "different (one row per object); to read light curves of one point each, pass "
             "columns={'object_id': ...}")
         return out
+    if kind is None and ("mag" in given) != ("flux" in given):
+        kind = "mag" if "mag" in given else "flux"  # the user's mapping decides
     kind = _choose_kind(cmap, kind, survey, p, report)
     vcol, ecol = (cmap["mag"], cmap["mag_err"]) if kind == "mag" else (cmap["flux"],
                                                                        cmap["flux_err"])
