@@ -7,6 +7,14 @@ from pathlib import Path
 import typer
 
 from skyfm.cli import app
+from skyfm.cli.read_options import (
+    ColumnOpt,
+    DuplicatesOpt,
+    FileOpt,
+    ModalityOpt,
+    TimeFormatOpt,
+    read_input,
+)
 
 data_app = typer.Typer(help="Registered data sets and readers: list, info, convert, verify, "
                             "fetch.\n\nExample: skyfm data list", no_args_is_help=True)
@@ -96,6 +104,11 @@ def summarize(obs) -> list[tuple[str, str]]:
 def info(
     path: str = typer.Argument(..., help="a file, a directory or a registered set's name"),
     limit: int | None = typer.Option(None, help="read only the first N objects"),
+    column: ColumnOpt = None,
+    duplicates: DuplicatesOpt = None,
+    time_format: TimeFormatOpt = None,
+    modality: ModalityOpt = None,
+    file: FileOpt = None,
 ) -> None:
     """Print what read() finds: counts, bands, labels, dropped points.
 
@@ -107,18 +120,20 @@ def info(
     from rich.console import Console
     from rich.table import Table
 
-    from skyfm.data import read
-
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        obs = read(path, limit=limit) if limit else read(path)
+        obs = read_input(path, columns=column, duplicates=duplicates,
+                         time_format=time_format, modality=modality, file=file,
+                         limit=limit or None)
     dt = time.perf_counter() - t0
     t = Table(title=f"{path}  (read in {dt:.2f} s)", show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", overflow="fold")
+    from rich.markup import escape
+
     for k, v in summarize(obs):
-        t.add_row(k, v)
+        t.add_row(k, escape(v))  # units such as [e-/s] are text, not rich markup
     Console().print(t)
 
 
@@ -129,17 +144,23 @@ def convert(
     limit: int | None = typer.Option(None, help="convert only the first N objects"),
     overwrite: bool = typer.Option(False, help="replace an existing output directory"),
     image_format: str = typer.Option("fits", help="image files: fits (lossless) or png"),
+    column: ColumnOpt = None,
+    duplicates: DuplicatesOpt = None,
+    time_format: TimeFormatOpt = None,
+    modality: ModalityOpt = None,
+    file: FileOpt = None,
 ) -> None:
     """Write any readable data to the generic layout (observations.parquet, labels.csv, ...).
 
     Example: skyfm data convert $SKYFM_DATA_DIR/lc_eros_ramp_variable_stars eros_ds
     """
     from skyfm.cli.progress import progress_task
-    from skyfm.data import read
     from skyfm.data.layout import write_dataset
 
     with progress_task(f"reading {src}", None) as advance:
-        obs = read(src, limit=limit) if limit else read(src)
+        obs = read_input(src, columns=column, duplicates=duplicates,
+                         time_format=time_format, modality=modality, file=file,
+                         limit=limit or None)
         advance(1)
     with progress_task(f"writing {dst}", len(obs)) as advance:
         write_dataset(obs, dst, overwrite=overwrite, progress=advance, image_format=image_format)

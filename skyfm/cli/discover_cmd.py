@@ -13,6 +13,14 @@ import typer
 from typer.core import TyperGroup
 
 from skyfm.cli import app
+from skyfm.cli.read_options import (
+    ColumnOpt,
+    DuplicatesOpt,
+    FileOpt,
+    ModalityOpt,
+    TimeFormatOpt,
+    read_input,
+)
 
 
 class _DefaultRun(TyperGroup):
@@ -51,6 +59,11 @@ def run_cmd(
     columns: Annotated[str | None, typer.Option(help="tables: comma-separated feature columns "
                                                      "(default: every numeric column)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    column: ColumnOpt = None,
+    duplicates: DuplicatesOpt = None,
+    time_format: TimeFormatOpt = None,
+    modality: ModalityOpt = None,
+    file: FileOpt = None,
 ) -> None:
     """Score every object for unusualness; write candidates.csv, plots and an HTML report.
 
@@ -68,10 +81,8 @@ def run_cmd(
     if not directory.exists():
         raise DataNotFoundError(f"{directory}: no such file or directory")
     t0 = time.perf_counter()
-    from skyfm.data import read
-
-    kw = {"limit": limit} if limit is not None else {}
-    obs = read(directory, **kw)
+    obs = read_input(directory, columns=column, duplicates=duplicates,
+                     time_format=time_format, modality=modality, file=file, limit=limit)
     console.print(f"read {len(obs)} observation(s) from {directory} "
                   f"({time.perf_counter() - t0:.1f} s)")
     embedder = None

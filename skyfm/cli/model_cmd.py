@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from skyfm.cli import app
+from skyfm.cli.read_options import DuplicatesOpt
 
 train_app = typer.Typer(help="Train models and make evaluation splits.\n\n"
                              "Example: skyfm train lightcurves --out runs/lc --epochs 2",
@@ -137,6 +138,7 @@ def evaluate_cmd(
     prior_shift: Annotated[bool, typer.Option(
         help="estimate the class mix from the train curves outside each labelled subset "
              "(labels unused, EM), for every method; off: the labelled subset's mix")] = False,
+    duplicates: DuplicatesOpt = None,
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
 
@@ -147,7 +149,8 @@ def evaluate_cmd(
     from skyfm.cli.progress import make_progress
     from skyfm.train.evaluate import evaluate, load_labelled, parse_settings, rich_table
 
-    tr, te = load_labelled(train), load_labelled(test)
+    kw = {"duplicates": duplicates} if duplicates is not None else {}
+    tr, te = load_labelled(train, **kw), load_labelled(test, **kw)
     with make_progress() as prog:
         def bar(desc, total):
             task = prog.add_task(desc, total=total)

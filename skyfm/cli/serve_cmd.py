@@ -8,6 +8,13 @@ from typing import Annotated
 import typer
 
 from skyfm.cli import app
+from skyfm.cli.read_options import (
+    ColumnOpt,
+    DuplicatesOpt,
+    ModalityOpt,
+    TimeFormatOpt,
+    read_input,
+)
 
 index_app = typer.Typer(help="Similarity search over embeddings (faiss).\n\n"
                              "Example: skyfm index build out --out out/index",
@@ -96,6 +103,10 @@ def index_query(
     model: Annotated[str, typer.Option(help="encoder for --file")] = "skyfm-lc-base",
     k: Annotated[int, typer.Option("--k", "-k", help="number of neighbours")] = 10,
     json_out: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    column: ColumnOpt = None,
+    duplicates: DuplicatesOpt = None,
+    time_format: TimeFormatOpt = None,
+    modality: ModalityOpt = None,
 ) -> None:
     """The k most similar indexed objects to an object id or to an observation file.
 
@@ -117,9 +128,8 @@ def index_query(
                                      f"({len(index)} objects)", param_hint="--id")
         results = {object_id: index.query_id(object_id, k)}
     else:
-        from skyfm.data import read
-
-        obs = read(file)
+        obs = read_input(file, columns=column, duplicates=duplicates, time_format=time_format,
+                         modality=modality)
         if len(obs) == 0:
             raise typer.BadParameter(f"no observations read from {file}", param_hint="--file")
         vectors = _embed_like_index(index, index_dir, list(obs), model)

@@ -127,7 +127,8 @@ def _read_labels(path: Path) -> dict:
 
 
 def load_dataset(path, *, strict: bool = False, limit: int | None = None,
-                 progress: Progress = None, dataset: str | None = None, **_) -> ObservationSet:
+                 progress: Progress = None, dataset: str | None = None,
+                 duplicates: str | None = None, **_) -> ObservationSet:
     """Read a directory in the generic layout (see module docstring).
 
     Labels from ``labels.csv`` are set on each observation's ``label`` (and as a ``label``
@@ -171,7 +172,7 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
             df, source=obs_file, kind=info.get("kind"), flux_unit=info.get("flux_unit"),
             survey=info.get("survey"), reader="layout", dataset=dataset, labels=labels,
             meta=meta, report=report, strict=strict, limit=limit, progress=progress,
-            extra=extra or None)
+            extra=extra or None, duplicates=duplicates)
         items += lcs
     spec_file = _first(p, ("spectra.parquet", "spectra.csv"))
     if spec_file is not None:

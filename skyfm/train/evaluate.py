@@ -35,13 +35,14 @@ def _scores(y_true, y_pred, classes) -> dict:
             "per_class_recall": {str(c): float(r) for c, r in zip(classes, rec)}}
 
 
-def load_labelled(path) -> list:
-    """Light curves with a label from a generic-layout directory."""
+def load_labelled(path, **read_kw) -> list:
+    """Light curves with a label from a generic-layout directory (``read_kw``: e.g.
+    ``duplicates=`` for :func:`~skyfm.data.layout.load_dataset`)."""
     from skyfm.data.layout import load_dataset
     from skyfm.data.observations import LightCurve
     from skyfm.errors import DataFormatError
 
-    obs = load_dataset(path)
+    obs = load_dataset(path, **read_kw)
     lcs = [o for o in obs if isinstance(o, LightCurve) and o.label is not None
            and str(o.label) not in ("", "nan")]
     if not lcs:

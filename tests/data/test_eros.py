@@ -48,8 +48,6 @@ def test_eros_nan_points_are_counted_or_raise_when_strict(tmp_path):
     ({"light_points_r": "[1.0]"}, "light_points_r"),
     ({"time_points_b": "[300.0, 299.0]", "light_points_b": "[1, 2]",
       "error_points_b": "[0.1, 0.1]"}, "time"),
-    ({"time_points_b": "[300.0, 300.0]", "light_points_b": "[1, 2]",
-      "error_points_b": "[0.1, 0.1]"}, "time"),
     ({"error_points_b": None}, "error_points_b"),
     ({"time_points_b": "[300.0, abc]"}, "time_points_b"),
     ({"time_points_b": "300.0"}, "time_points_b"),
@@ -66,6 +64,18 @@ def test_eros_structural_problems_raise_naming_the_field(tmp_path, override, fie
         read(d)
     assert field in ei.value.field
     assert "train_varlength_features" in str(ei.value)
+
+
+def test_eros_repeated_time_merged_or_raised_when_strict(tmp_path):
+    d = write_eros(tmp_path / "eros", n=2, override={1: {
+        "time_points_b": "[300.0, 300.0]", "light_points_b": "[1, 2]",
+        "error_points_b": "[0.1, 0.1]"}})
+    with pytest.warns(UserWarning, match="repeated"):
+        obs = read(d)
+    assert sum(obs.report.dropped.values()) == 1
+    with pytest.raises(DataFormatError) as ei:
+        read(d, strict=True)
+    assert "time" in ei.value.field
 
 
 def test_eros_negative_error_and_missing_column_raise(tmp_path):

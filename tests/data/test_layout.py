@@ -67,7 +67,11 @@ def test_layout_bad_inputs(tmp_path):
             "mag": [18.0, 18.1], "mag_err": [0.1, 0.1]}
     pd.DataFrame({**base, "time": [1.0, 1.0]}).to_csv(d / "observations.csv", index=False)
     with pytest.raises(DataFormatError, match="duplicate"):
-        load_dataset(d)
+        load_dataset(d, duplicates="error")
+    with pytest.raises(DataFormatError, match="duplicate"):
+        load_dataset(d, strict=True)
+    merged = load_dataset(d)  # repeated points are combined by default, and counted
+    assert len(merged[0]) == 1 and sum(merged.report.dropped.values()) == 1
     pd.DataFrame({**base, "mag_err": [0.1, -1.0]}).to_csv(d / "observations.csv", index=False)
     with pytest.raises(DataFormatError, match="negative"):
         load_dataset(d)

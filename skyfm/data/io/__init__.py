@@ -14,8 +14,15 @@ Bad-input policy
 * Structural problems **raise** :class:`~skyfm.errors.DataFormatError` (or
   :class:`~skyfm.errors.UnknownFormatError` when no reader fits), naming the file, the field
   (column, HDU, key) and what was expected: truncated or corrupt files, wrong or missing
-  columns, non-numeric columns, list columns of different lengths, negative errors, duplicate
-  (object, band, time) rows, times that decrease inside a stored sequence, unknown units.
+  columns, non-numeric or boolean measurement columns, header-only tables, list columns of
+  different lengths, negative errors, times that decrease inside a stored sequence, unknown
+  units.
+* Repeated (object, band, time) rows are combined (inverse-variance mean; ``duplicates=
+  'mean'|'first'|'error'``), counted in ``report.dropped`` and warned (``strict=True`` raises).
+* Light-curve tables are identified by their columns under any file name, gzipped or not
+  (:mod:`.exports`: ZTF/IRSA, Gaia, ATLAS, ASAS-SN, OGLE, LSST exports, ECSV/IPAC/CDS/VOTable);
+  bands resolve through :mod:`skyfm.data.bands` (unknown names are kept and warned). A table
+  read as a catalogue says why in ``report.warnings``.
   Readers never let ``KeyError``/``IndexError``/``OSError``/library errors escape.
 * Non-finite measurements (NaN/inf time, value, or error of a detection) in otherwise good
   rows are **dropped and counted** in ``ObservationSet.report.dropped`` (reason -> count), with
@@ -33,8 +40,10 @@ Bad-input policy
 
 Common keywords: ``limit=N`` (first N objects), ``strict=``, ``progress=`` (callback taking a
 count), ``format=`` (force a reader by name, see :data:`READERS`), ``modality=`` and ``file=``
-(one kind of data, or one file, of a folder). A keyword the chosen reader does not take raises
-``TypeError`` naming it and the reader (``limt=5`` never silently reads everything).
+(one kind of data, or one file, of a folder); light-curve tables also take ``columns=``,
+``kind=``, ``flux_unit=``, ``time_format=`` and ``duplicates=``. A keyword the chosen reader does
+not take raises ``TypeError`` naming it and the reader (``limt=5`` never silently reads
+everything).
 """
 
 from __future__ import annotations
@@ -70,6 +79,7 @@ _READER_FUNCS = {
     "fits": ("skyfm.data.io.fitsfile", "read_fits"),
     "catalog": ("skyfm.data.io.catalogs", "read_catalog"),
     "image_folder": ("skyfm.data.io.images", "read_image_folder"),
+    "lightcurve_fits": ("skyfm.data.io.lcfits", "read_lightcurve_fits"),
 }
 
 
@@ -132,45 +142,98 @@ def detect_format(path) -> str:
     if head[:2] == b"\x1f\x8b":
         inner = _gunzip_head(p)
         if inner.startswith(b"SIMPLE"):
-            return "spex" if _is_spex(p) else "fits"
-        if name.endswith((".csv.gz", ".dat.gz", ".txt.gz")):
-            return "catalog"
+            if _is_spex(p):
+                return "spex"
+            return "lightcurve_fits" if _is_lightcurve_fits(p) else "fits"
+        if name.endswith(tuple(e + ".gz" for e in TABLE_EXTENSIONS)) or (
+                (inner[:4] == b"PAR1" or _is_text(inner)) and _looks_like_table(p)):
+            return _detect_table(p, name)
     if head.startswith(b"SIMPLE"):
-        return "desi" if _is_desi(p) else "fits"
+        if _is_desi(p):
+            return "desi"
+        return "lightcurve_fits" if _is_lightcurve_fits(p) else "fits"
     if head.lstrip().startswith(b"<?xml") or name.endswith((".xml", ".vot", ".votable")):
-        return "catalog"
-    if name.endswith((".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat", ".data")):
-        if "plasticc" in name and name.endswith(".parquet"):
-            return "plasticc"
-        if re.search(r"_detections(_corr)?\.csv$|_objects_features\.csv$", p.name):
-            return "alerce"
+        from skyfm.data.io.table import looks_like_lightcurve_table
+
         cols = _columns(p)
-        if cols and {"time_points_b", "light_points_b"} <= set(cols):
-            return "eros"
-        if cols and {"object_id", "mjd", "passband", "flux"} <= set(cols):
-            return "plasticc"
-        if cols:
-            from skyfm.data.io.table import looks_like_lightcurve_table
-            if looks_like_lightcurve_table(cols):
-                return "lightcurve_table"
-            if {"object_id", "wavelength", "flux"} <= set(cols):
-                return "spectra_table"
-        return "catalog"
+        return "lightcurve_table" if cols and looks_like_lightcurve_table(cols) else "catalog"
+    if name.endswith(TABLE_EXTENSIONS) or (
+            (head[:4] == b"PAR1" or _is_text(head)) and _looks_like_table(p)):
+        return _detect_table(p, name)
     raise UnknownFormatError("no reader recognises this file", file=p,
                              expected="a light-curve table, Avro alert, FITS, npz, image, "
                              "tar.bz2 of .mjd files, CSV/Parquet/VOTable catalogue, or a "
                              "skyfm dataset directory")
 
 
-def _columns(p: Path) -> list[str] | None:
+TABLE_EXTENSIONS = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".dat", ".data", ".ecsv", ".tbl",
+                    ".ipac", ".cds", ".mrt", ".lc")
+
+
+def _time_like_first_value(p: Path) -> bool:
+    """A headerless table's first value is a Julian date or a date - 2450000."""
+    from skyfm.data.io.tabular import first_row
+
+    row = first_row(p)
     try:
-        if p.name.lower().endswith((".parquet", ".pq")):
-            import pyarrow.parquet as pq
-            return list(pq.read_schema(p).names)
-        with open(p, "r", errors="replace") as fh:
-            return [c.strip() for c in fh.readline().split(",")]
-    except Exception:
-        return None
+        v = float(row[0])
+    except (IndexError, ValueError):
+        return False
+    return 2.4e6 < v < 2.5e6 or 400.0 < v < 2.0e4
+
+
+def _looks_like_table(p: Path) -> bool:
+    from skyfm.data.io.tabular import looks_like_table
+
+    return looks_like_table(p)
+
+
+def _is_text(head: bytes) -> bool:
+    """Leading bytes that are UTF-8 text (a table under any name)."""
+    if not head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the end is still text
+        return exc.start >= len(head) - 3
+    return True
+
+
+def _detect_table(p: Path, name: str) -> str:
+    """A table file (text, Parquet, ECSV/IPAC/CDS/VOTable; gzipped or not) by its columns."""
+    if "plasticc" in name and name.endswith(".parquet"):
+        return "plasticc"
+    if re.search(r"_detections(_corr)?\.csv$|_objects_features\.csv$", p.name):
+        return "alerce"
+    cols = _columns(p)
+    if cols and {"time_points_b", "light_points_b"} <= set(cols):
+        return "eros"
+    if cols and {"object_id", "mjd", "passband", "flux"} <= set(cols):
+        return "plasticc"
+    if cols:
+        from skyfm.data.io.table import looks_like_lightcurve_table
+        if looks_like_lightcurve_table(cols):
+            return "lightcurve_table"
+        from skyfm.data.io.catalogs import _known
+
+        if (2 <= len(cols) <= 4 and cols == [f"col{i + 1}" for i in range(len(cols))]
+                and not _known(p.name) and _time_like_first_value(p)):
+            return "lightcurve_table"  # headerless time, magnitude[, error] (OGLE, ASAS)
+        if {"object_id", "wavelength", "flux"} <= set(cols):
+            return "spectra_table"
+    return "catalog"
+
+
+def _columns(p: Path) -> list[str] | None:
+    from skyfm.data.io.tabular import sniff_columns
+
+    return sniff_columns(p)
+
+
+def _is_lightcurve_fits(p: Path) -> bool:
+    from skyfm.data.io.lcfits import is_lightcurve_fits
+
+    return is_lightcurve_fits(p)
 
 
 def _is_eros(p: Path, head: bytes) -> bool:
@@ -302,7 +365,8 @@ def read(path, format: str | None = None, *, modality: str | None = None,
     if file is not None:
         p = folders.choose_file(p, file)
     fmt = format or detect_format(p)
-    if format is None and "columns" in kwargs and fmt == "catalog" and p.is_file():
+    if format is None and ({"columns", "time_format"} & set(kwargs)) and fmt == "catalog" \
+            and p.is_file():
         fmt = "lightcurve_table"  # a column mapping means a long light-curve table
     if fmt not in READERS:
         raise UnknownFormatError(f"unknown format {fmt!r}", file=p, field="format",

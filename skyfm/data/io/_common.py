@@ -133,12 +133,15 @@ def build_lightcurves(
     report: ReadReport, strict: bool = False, limit: int | None = None,
     require_sorted: bool = False, errors_given: bool = True, progress: Progress = None,
     fields: Mapping[str, str] | None = None, extra: Mapping[str, np.ndarray] | None = None,
+    duplicates: str | None = None,
 ) -> list[LightCurve]:
     """Group long-format arrays (one row per point) into light curves, vectorised.
 
     Order of objects follows first appearance. Non-finite times, values (and errors of
-    detections, when ``errors_given``) are dropped and counted; negative errors and duplicate
-    (object, band, time) rows raise. ``require_sorted``: times must not decrease within an
+    detections, when ``errors_given``) are dropped and counted; negative errors raise.
+    Repeated (object, band, time) rows are combined as ``duplicates`` says (see
+    :func:`combine_duplicates`; default ``'mean'``, ``'error'`` when ``strict``).
+    ``require_sorted``: times must not decrease within an
     object as stored (formats that store each curve as an ordered sequence).
     """
     import pandas as pd
@@ -201,16 +204,10 @@ def build_lightcurves(
         codes, time, value, error, band, ul, rowid = (a[keep] for a in (codes, time, value, error,
                                                                         band, ul, rowid))
     # duplicates: same object, band and time
-    bcodes, bands_u = pd.factorize(band, sort=False)
-    order = np.lexsort((time, bcodes, codes))
-    if order.size > 1:
-        c, b, t = codes[order], bcodes[order], time[order]
-        dup = (c[1:] == c[:-1]) & (b[1:] == b[:-1]) & (t[1:] == t[:-1])
-        if dup.any():
-            i = int(np.flatnonzero(dup)[0])
-            raise DataFormatError(f"{int(dup.sum())} duplicate (band, time) row(s); first: object "
-                                  f"{uniq[c[i]]} band {bands_u[b[i]]} time {t[i]}", file=source,
-                                  field=fn["time"], expected="one row per object, band and time")
+    codes, time, value, error, band, ul, rowid = combine_duplicates(
+        codes, time, value, error, band, ul, rowid, uniq=uniq,
+        how=duplicates or ("error" if strict else "mean"), report=report,
+        source=source, fields=fn, kind=kind)
     order = np.lexsort((time, codes))
     codes, time, value, error, band, ul, rowid = (a[order] for a in (codes, time, value, error,
                                                                      band, ul, rowid))
@@ -243,3 +240,84 @@ def build_lightcurves(
     if empty:
         report.drop("objects with no valid points", empty)
     return out
+
+
+DUPLICATES = ("mean", "first", "error")
+MERGED = "a repeated (object, band, time) point (merged into one)"
+
+
+def combine_duplicates(codes, time, value, error, band, ul, rowid, *, uniq, how: str,
+                       report: ReadReport, source=None, fields: Mapping[str, str] | None = None,
+                       kind: str = "mag"):
+    """Rows repeating an (object, band, time) point, combined into one.
+
+    ``how='mean'``: the inverse-variance mean of the detections (error ``1/sqrt(sum w)``); the
+    plain mean (error unknown, NaN) when any of their errors is unknown; upper limits at a
+    point with a detection are left out, and a point with only upper limits keeps the most
+    constraining one (the faintest magnitude, the smallest flux).
+    ``'first'``: the first row in file order. ``'error'``: raise naming the first repeat.
+    The number of rows removed is counted in ``report.dropped[MERGED]`` (and warned)."""
+    import pandas as pd
+
+    fn = {"time": "time", **(fields or {})}
+    if how not in DUPLICATES:
+        raise ValueError(f"duplicates={how!r}: expected one of {DUPLICATES}")
+    arrays = (codes, time, value, error, band, ul, rowid)
+    if codes.size < 2:
+        return arrays
+    bcodes, bands_u = pd.factorize(band, sort=False)
+    order = np.lexsort((rowid, time, bcodes, codes))
+    c, b, t = codes[order], bcodes[order], time[order]
+    same = (c[1:] == c[:-1]) & (b[1:] == b[:-1]) & (t[1:] == t[:-1])
+    if not same.any():
+        return arrays
+    n_dup = int(same.sum())
+    i = int(np.flatnonzero(same)[0])
+    first = (f"first: object {uniq[c[i]]} band {bands_u[b[i]]} time {t[i]}")
+    if how == "error":
+        raise DataFormatError(f"{n_dup} duplicate (band, time) row(s); {first}", file=source,
+                              field=fn["time"], expected="one row per object, band and time "
+                              "(or duplicates='mean'/'first')")
+    group = np.concatenate([[0], np.cumsum(~same)])  # group index per sorted row
+    ng = int(group[-1]) + 1
+    starts = np.flatnonzero(np.concatenate([[True], ~same]))
+    v, e, u_ = value[order], error[order], ul[order]
+    keep_rows = order[starts]  # first row of each group (file order within the group)
+    new_v = value[keep_rows].copy()
+    new_e = error[keep_rows].copy()
+    new_u = ul[keep_rows].copy()
+    if how == "mean":
+        det = ~u_
+        has_det = np.bincount(group, weights=det, minlength=ng) > 0
+        # groups with a detection: combine the detections only (limits add nothing to them)
+        w_ok = det & np.isfinite(e) & (e > 0)
+        all_known = np.bincount(group, weights=det & ~w_ok, minlength=ng) == 0
+        w = np.where(w_ok, 1.0 / np.where(w_ok, e, 1.0) ** 2, 0.0)
+        sw = np.bincount(group, weights=w, minlength=ng)
+        swv = np.bincount(group, weights=w * np.where(w_ok, v, 0.0), minlength=ng)
+        nd = np.bincount(group, weights=det, minlength=ng)
+        sv = np.bincount(group, weights=np.where(det, v, 0.0), minlength=ng)
+        ivm = all_known & (sw > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            new_v = np.where(has_det, np.where(ivm, swv / sw, sv / np.maximum(nd, 1)), new_v)
+            new_e = np.where(has_det, np.where(ivm, 1.0 / np.sqrt(sw), np.nan), new_e)
+        new_u = np.where(has_det, False, new_u)
+        lim = (np.maximum if kind == "mag" else np.minimum).reduceat(v, starts)
+        lim_at = (np.argmax if kind == "mag" else np.argmin)
+        if (~has_det).any():
+            for gi in np.flatnonzero(~has_det & (np.bincount(group, minlength=ng) > 1)):
+                a = starts[gi]
+                z = starts[gi + 1] if gi + 1 < ng else v.size
+                new_v[gi] = lim[gi]
+                new_e[gi] = e[a + int(lim_at(v[a:z]))]
+        multi = np.bincount(group, minlength=ng) > 1
+        plain = multi & has_det & ~ivm
+        if plain.any():
+            report.warnings.append(f"{source}: {int(plain.sum())} repeated point(s) without "
+                                   "known errors combined by the plain mean (error unknown)")
+    report.drop(MERGED, n_dup)
+    report.warnings.append(f"{source}: {n_dup} repeated (object, band, time) row(s) combined "
+                           f"({'inverse-variance mean' if how == 'mean' else 'first kept'}); "
+                           f"{first}")
+    return (codes[keep_rows], time[keep_rows], new_v, new_e, band[keep_rows], new_u.astype(bool),
+            rowid[keep_rows])

@@ -201,9 +201,16 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
     if label_column is not None:
         spec["label_column"] = label_column
     df, units = read_table_any(p, spec)
+    if len(df) == 0:
+        raise DataFormatError("no data rows (a header only)", file=p, field="rows",
+                              expected="at least one catalogue row")
     if limit is not None:
         df = df.iloc[:limit]
     report = new_report(p)
+    from skyfm.data.io.lccolumns import is_lightcurve, why_catalogue
+
+    if not spec and not is_lightcurve(df.columns):
+        report.warnings.append(f"{p}: {why_catalogue(df.columns)}")
     idc = spec.get("id_column") or ("object_id" if "object_id" in df.columns else None)
     lab = spec.get("label_column") or ("label" if "label" in df.columns else None)
     if spec.get("id_from") and idc is None and set(spec["id_from"]) <= set(df.columns):
@@ -230,16 +237,18 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
         ids = df[idc].astype(str)
         if ids.duplicated().any():
             ndup = int(ids.duplicated().sum())
-            msg = (f"{p}: {ndup} duplicate value(s) in id column {idc!r}; object_id is the row "
-                   "number instead")
+            row = next(c for c in ("row", *(f"row_{i}" for i in range(1, len(df.columns) + 2)))
+                       if c not in df.columns)
+            msg = (f"{p}: {ndup} repeated value(s) in id column {idc!r} (kept as a column); "
+                   f"the object id is the row number (column {row!r}) instead")
             report.warnings.append(msg)
-            df.insert(0, "object_id", [str(i) for i in range(len(df))])
-            idc = "object_id"
+            df.insert(0, row, [str(i) for i in range(len(df))])
+            idc = row
     meta = {}
     if spec.get("label_names"):
         meta["label_names"] = {str(k): v for k, v in spec["label_names"].items()}
     num = df.select_dtypes("number")
-    bad = ~np.isfinite(num.to_numpy(dtype=float)) & num.notna().to_numpy()
+    bad = ~np.isfinite(num.to_numpy(dtype=float)) & num.notna().to_numpy(dtype=bool)
     if bad.any():
         if strict:
             raise DataFormatError(f"{int(bad.sum())} infinite value(s)", file=p,

@@ -1,4 +1,5 @@
-"""Generic FITS: an image HDU -> :class:`Image` (with WCS), else a binary table ->
+"""Generic FITS: an image HDU -> :class:`Image` (with WCS), else a Kepler/TESS
+light-curve table -> :class:`LightCurve` (:mod:`.lcfits`), else a binary table ->
 :class:`Catalog`. DESI coadds and SpeX spectra have their own readers."""
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ def read_fits(path, *, dataset=None, **kw):
         from skyfm.data.io.images import read_images
 
         return read_images(p, dataset=dataset, **kw)
+    from skyfm.data.io.lcfits import is_lightcurve_fits, read_lightcurve_fits
+
+    if "table" in kinds and is_lightcurve_fits(p):  # Kepler/TESS light curve
+        return read_lightcurve_fits(p, dataset=dataset, **{k: v for k, v in kw.items() if k in (
+            "flux_column", "limit", "strict", "progress", "duplicates")})
     if "table" in kinds:
         from skyfm.data.io.catalogs import read_catalog
 

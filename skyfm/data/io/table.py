@@ -1,4 +1,8 @@
-"""Long-format light-curve tables (Parquet or CSV; one row per measurement).
+"""Long-format light-curve tables (one row per measurement).
+
+Files are read by content through :mod:`skyfm.data.io.exports` (any export layout, CSV/TSV/
+whitespace/headerless text, Parquet, ECSV/IPAC/CDS/VOTable, gzipped or not);
+:func:`lightcurves_from_frame` builds curves from a DataFrame with the standard columns.
 
 Standard columns: ``object_id``, ``time`` (MJD, days), ``band`` and either ``mag``/``mag_err``
 or ``flux``/``flux_err``, optional ``upper_limit`` (bool). Any other table is read by giving
@@ -9,15 +13,12 @@ or ``flux``/``flux_err``, optional ``upper_limit`` (bool). Any other table is re
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from skyfm.data.io._common import (
     Progress,
     build_lightcurves,
     check_file,
-    finish,
     new_report,
     wrap_errors,
 )
@@ -47,7 +48,8 @@ def lightcurves_from_frame(df, *, source, columns: dict | None = None, kind: str
                            reader: str = "table", dataset: str | None = None, labels=None,
                            meta=None, common_meta=None, report=None, strict: bool = False,
                            limit: int | None = None, progress: Progress = None,
-                           band_names: dict | None = None, extra: dict | None = None):
+                           band_names: dict | None = None, extra: dict | None = None,
+                           duplicates: str | None = None):
     """Build light curves from a long DataFrame; ``columns`` maps standard names to columns."""
     report = report if report is not None else new_report(source)
     cmap = {k: k for k in STANDARD}
@@ -87,6 +89,10 @@ def lightcurves_from_frame(df, *, source, columns: dict | None = None, kind: str
     if vcol not in df.columns:
         raise DataFormatError(f"no column {vcol!r}", file=source, field=vcol,
                               expected=f"a {kind} column")
+    for c in (cmap["time"], vcol, ecol):
+        if c in df.columns and df[c].dtype == bool:
+            raise DataFormatError("boolean values", file=source, field=c,
+                                  expected="numbers (time, magnitude, flux or error)")
     err = df[ecol].to_numpy() if ecol in df.columns else None
     band = df[cmap["band"]].astype(str).to_numpy() if has("band") else "x"
     if band_names and not isinstance(band, str):
@@ -110,29 +116,35 @@ def lightcurves_from_frame(df, *, source, columns: dict | None = None, kind: str
         err, band, upper_limit=ul, kind=kind, flux_unit=flux_unit, source=source,
         survey=survey, reader=reader, dataset=dataset, labels=labels, meta=meta,
         common_meta=common_meta, report=report, strict=strict, limit=limit,
-        errors_given=err is not None, progress=progress, extra=extra,
+        errors_given=err is not None, progress=progress, extra=extra, duplicates=duplicates,
         fields={"time": cmap["time"], "value": vcol, "error": ecol, "band": cmap["band"],
                 "object_id": cmap["object_id"], "upper_limit": cmap["upper_limit"]})
     return lcs, report
 
 
 def read_lightcurve_table(path, *, columns: dict | None = None, kind: str | None = None,
-                          flux_unit: str | None = None, labels=None, strict: bool = False,
+                          flux_unit: str | None = None, time_format: str | None = None,
+                          duplicates: str | None = None, labels=None, strict: bool = False,
                           limit: int | None = None, dataset: str | None = None,
-                          survey: str | None = None, progress: Progress = None, **_):
-    """Read any long-format Parquet/CSV light-curve table (see module docstring)."""
-    p = Path(path)
-    df = read_table_file(p)
-    lcs, report = lightcurves_from_frame(df, source=p, columns=columns, kind=kind,
-                                         flux_unit=flux_unit, labels=labels, strict=strict,
-                                         limit=limit, dataset=dataset, survey=survey,
-                                         progress=progress)
-    return finish(lcs, report)
+                          survey: str | None = None, progress: Progress = None):
+    """Read a light-curve table of any layout and format, identified by its content.
+
+    See :mod:`skyfm.data.io.exports`: column aliases of the usual exports, ``columns=``
+    (standard name -> column name or 0-based position), ``time_format=``, ``duplicates=``
+    ('mean', 'first' or 'error' for repeated (object, band, time) rows)."""
+    from skyfm.data.io.exports import read_export
+
+    return read_export(path, columns=columns, kind=kind, flux_unit=flux_unit,
+                       time_format=time_format, duplicates=duplicates, labels=labels,
+                       strict=strict, limit=limit, dataset=dataset, survey=survey,
+                       progress=progress, catalog_fallback=columns is None)
 
 
 def looks_like_lightcurve_table(columns) -> bool:
-    cols = set(map(str, columns))
-    return {"object_id", "time"} <= cols and bool({"mag", "flux"} & cols)
+    """A time column and a magnitude or flux column (any of the usual export names)."""
+    from skyfm.data.io.lccolumns import is_lightcurve
+
+    return is_lightcurve(columns)
 
 
 def detect_wavelength_unit(w: np.ndarray) -> str:
