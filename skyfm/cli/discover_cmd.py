@@ -93,6 +93,10 @@ def run_cmd(
         t.add_row(str(r["rank"]), str(r["object_id"]), f"{r['score']:.3f}",
                   f"{r['epistemic']:.3f}", f"{r['aleatoric']:.3f}", str(r["reason"]))
     console.print(t)
+    skipped = df.attrs.get("skipped")
+    n_skipped = 0 if skipped is None else len(skipped)
+    console.print(f"{df.attrs.get('n_in', len(df))} objects in: {len(df)} scored, {n_skipped} "
+                  f"skipped (reasons in {out / 'skipped.csv'})")
     console.print(f"wrote {out / 'candidates.csv'}, {out / 'report' / 'index.html'} "
                   f"({time.perf_counter() - t0:.1f} s)")
 

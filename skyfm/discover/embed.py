@@ -172,8 +172,8 @@ class _RobustScaler:
             warnings.simplefilter("ignore", RuntimeWarning)
             self.center_ = np.nan_to_num(np.nanmedian(X, axis=0))
             q75, q25 = np.nanpercentile(X, [75, 25], axis=0)
+            std = np.nan_to_num(np.nanstd(X, axis=0))
         iqr = np.nan_to_num(q75 - q25)
-        std = np.nan_to_num(np.nanstd(X, axis=0))
         self.scale_ = np.where(iqr > 1e-12, iqr / 1.349, np.where(std > 1e-12, std, 1.0))
         return self
 
@@ -459,6 +459,11 @@ class LightCurveEmbedder:
         idx = [i for i, n in enumerate(self.feature_names_)
                if n.startswith(("median_snr_", "amplitude_"))]
         C = F[:, idx].copy()
+        # the features need 5 points per band; S/N needs 1 and an amplitude 2, so a sparse
+        # curve still gets its covariates (else a set of sparse curves has none at all)
+        for r in np.flatnonzero(~np.isfinite(C).all(axis=1)):
+            C[r] = np.where(np.isfinite(C[r]), C[r], _sparse_covariates(
+                lcs[r], [self.feature_names_[i] for i in idx]))
         for k, i in enumerate(idx):
             C[:, k] = (np.log10(np.clip(C[:, k], 1e-6, None))
                        if self.feature_names_[i].startswith("median_snr_") else
@@ -486,6 +491,27 @@ class LightCurveEmbedder:
             if rec.shape == lc.value.shape:
                 return lc.time, lc.value - rec, "X-model reconstruction residual"
         return lc.time, _fourier_residual(lc), "residual from a periodic (Fourier) model"
+
+
+def _sparse_covariates(lc: LightCurve, names: Sequence[str]) -> np.ndarray:
+    """``median_snr_<band>`` (>= 1 detection) and ``amplitude_<band>`` (5-95 % range, >= 2
+    detections) of one curve, computed directly (NaN where the band has too few points)."""
+    det = ~lc.upper_limit & np.isfinite(lc.value)
+    out = np.full(len(names), np.nan)
+    for k, name in enumerate(names):
+        what = "median_snr" if name.startswith("median_snr_") else "amplitude"
+        band = name[len(what) + 1:]
+        m = det & (lc.band == band)
+        v, e = lc.value[m], lc.error[m]
+        if what == "median_snr":
+            ok = np.isfinite(e) & (e > 0)
+            if ok.any():
+                out[k] = (np.median(np.abs(v[ok]) / e[ok]) if lc.kind == "flux"
+                          else np.median(1.0857 / e[ok]))
+        elif what == "amplitude" and v.size >= 2:
+            q5, q95 = np.percentile(v, [5, 95])
+            out[k] = q95 - q5
+    return out
 
 
 def _recon_from_prepared(model, prepared: list) -> np.ndarray:
