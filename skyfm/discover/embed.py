@@ -296,6 +296,9 @@ class LightCurveEmbedder:
     use_features : append the robust-scaled interpretable features to the embedding
     n_components : PCA size of the encoder embedding (``None`` keeps it whole)
     batch_size : light curves per encoder call (bounds memory)
+    transient : add the transient shape features (rise and decline times, peak magnitude and
+        colour, plateau, duration above half maximum; :mod:`skyfm.features.transients`) —
+        what separates supernova subtypes that the periodic features do not see
     """
 
     modality = "lightcurve"
@@ -311,8 +314,9 @@ class LightCurveEmbedder:
 
     def __init__(self, encoder: str | None = "skyfm-lc-base", use_features: bool = True,
                  n_components: int | None = 32, feature_weight: float = 1.0,
-                 encoder_weight: float = 1.0, batch_size: int = 512):
+                 encoder_weight: float = 1.0, batch_size: int = 512, transient: bool = False):
         self.encoder = encoder
+        self.transient = transient
         self.use_features = use_features
         self.n_components = n_components
         self.feature_weight = feature_weight
@@ -332,10 +336,10 @@ class LightCurveEmbedder:
         self.info_ = {"encoder": self.encoder if self.model_ is not None else
                       f"classical features only ({reason})", "bands": self.bands_}
         if _features is None:
-            feats, self.feature_names_ = lightcurve_summary(lcs, self.bands_, progress)
+            feats, self.feature_names_ = self._summary(lcs, progress)
         else:
             feats = _features
-            self.feature_names_ = lightcurve_summary([], self.bands_)[1]
+            self.feature_names_ = self._summary([])[1]
         self._fit_features = feats
         self.scaler_ = _RobustScaler().fit(self._feature_matrix(feats))
         if self.model_ is not None:
@@ -356,6 +360,18 @@ class LightCurveEmbedder:
         if not self.use_features and self.model_ is None:
             self.use_features = True  # nothing else to embed with
         return self
+
+    def _summary(self, lcs, progress: Progress = None,
+                 fixed_periods: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+        """The interpretable features: :func:`lightcurve_summary`, then (``transient=True``)
+        the transient shape features of :func:`skyfm.features.transients.transient_features`."""
+        F, names = lightcurve_summary(lcs, self.bands_, progress, fixed_periods=fixed_periods)
+        if not self.transient:
+            return F, names
+        from skyfm.features.transients import transient_features
+
+        T, tnames = transient_features(lcs, self.bands_)
+        return np.hstack([F, T]), names + tnames
 
     def _feature_matrix(self, feats: np.ndarray) -> np.ndarray:
         # sampling and data-quality quantities explain, but do not define, unusualness
@@ -391,7 +407,7 @@ class LightCurveEmbedder:
                 Zs = self.pca_.transform(Zs) / np.sqrt(self.pca_.explained_variance_.mean())
             blocks.append(self.encoder_weight * Zs)
         if self.use_features:
-            F = lightcurve_summary(lcs, self.bands_)[0] if _features is None else _features
+            F = self._summary(lcs)[0] if _features is None else _features
             blocks.append(self.feature_weight * self.scaler_.transform(self._feature_matrix(F)))
         return np.hstack(blocks).astype(np.float32)
 
@@ -410,7 +426,7 @@ class LightCurveEmbedder:
         ip, isn = _LC_BAND_FEATURES.index("log_period"), _LC_BAND_FEATURES.index("period_snr")
         fixed = np.stack([np.stack([F0[:, j * nf + ip], F0[:, j * nf + isn]], axis=1)
                           for j in range(nb)], axis=1)
-        F = lightcurve_summary(draw, self.bands_, fixed_periods=fixed)[0]
+        F = self._summary(draw, fixed_periods=fixed)[0]
         Z = None
         if self.model_ is not None and hasattr(self, "_fit_prepared"):
             Z = self._encode_with_periods(draw, self._fit_prepared)
@@ -435,7 +451,7 @@ class LightCurveEmbedder:
     def features(self, lcs) -> np.ndarray:
         if lcs is getattr(self, "_fit_obs", None):
             return self._fit_features
-        return lightcurve_summary(lcs, self.bands_)[0]
+        return self._summary(lcs)[0]
 
     def reconstruction_error(self, lcs) -> np.ndarray | None:
         """The encoder's masked-reconstruction (pretraining) loss per curve; None without one."""
@@ -1075,7 +1091,8 @@ def _embedder_state(emb) -> tuple[dict, dict[str, np.ndarray]]:
         params = {"class": "LightCurveEmbedder", "bands": list(emb.bands_),
                   "use_features": bool(emb.use_features), "n_components": emb.n_components,
                   "feature_weight": emb.feature_weight, "encoder_weight": emb.encoder_weight,
-                  "batch_size": emb.batch_size, "clip": emb.scaler_.clip, "encoder": None}
+                  "batch_size": emb.batch_size, "clip": emb.scaler_.clip, "encoder": None,
+                  "transient": bool(emb.transient)}
         if emb.model_ is not None:
             params["encoder"] = _encoder_ref(str(emb.encoder))
             params["encoder_dim"] = int(emb.z_scaler_.center_.shape[0])
@@ -1146,7 +1163,8 @@ def load_embedder(out_dir):
                                      n_components=p["n_components"],
                                      feature_weight=p["feature_weight"],
                                      encoder_weight=p["encoder_weight"],
-                                     batch_size=p["batch_size"])
+                                     batch_size=p["batch_size"],
+                                     transient=bool(p.get("transient", False)))
             emb.bands_ = list(p["bands"])
             emb.scaler_ = _scaler_from(a, "feature_scaler", p["clip"])
             emb.model_, emb.pca_ = None, None

@@ -42,6 +42,7 @@ from skyfm.errors import SkyfmError
 
 __all__ = ["CANDIDATE_COLUMNS", "NothingToScoreError", "discover", "score_observations"]
 
+KINDS = ("auto", "transient", "general")
 CANDIDATE_COLUMNS = ["object_id", "score", "rank", "epistemic", "aleatoric", "neighbours", "reason",
                      "quality"]
 
@@ -76,11 +77,17 @@ def recon_input(embedder, obs, errors: np.ndarray | None) -> np.ndarray | None:
 def score_observations(observations, *, modality: str | None = None, embedder=None,
                        scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
                        fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
-                       use_labels: bool = True, seed: int = 0,
+                       use_labels: bool = True, seed: int = 0, kind: str = "auto",
                        progress: Callable[[int], None] | None = None) -> dict:
     """The numeric part of :func:`discover` (no files): a dict with ``obs``, ``ids``, ``X``,
     ``embedder``, ``ensemble``, ``components`` (per-scorer percentiles), ``score``,
-    ``epistemic``, ``aleatoric``, ``labels``, ``timings``."""
+    ``epistemic``, ``aleatoric``, ``labels``, ``timings``, ``quality`` (per scored object),
+    ``skipped`` (the ``skipped.csv`` rows) and ``n_in``. ``obs``/``ids`` are the scored objects.
+
+    ``kind`` (light curves, default embedder only): ``'transient'`` adds the transient shape
+    features (:mod:`skyfm.features.transients`), ``'general'`` does not, ``'auto'`` adds them
+    when :func:`skyfm.features.transients.looks_transient` says the set is one of transients.
+    Raises :class:`NothingToScoreError` when every object is skipped."""
     t = {}
     t0 = time.perf_counter()
     obs_in = as_list(observations)
@@ -94,7 +101,15 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     check_accounting(len(obs_in), len(obs), len(skipped))
     if not obs:
         raise NothingToScoreError(skipped, len(obs_in))
-    emb = embedder if embedder is not None else make_embedder(modality)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if embedder is None and modality == "lightcurve":
+        from skyfm.features.transients import looks_transient
+
+        transient = kind == "transient" or (kind == "auto" and looks_transient(obs))
+        emb = make_embedder(modality, transient=transient)
+    else:
+        emb = embedder if embedder is not None else make_embedder(modality)
     X = emb.fit_transform(obs)
     t["embed"] = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -132,7 +147,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
              embedder=None, scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
              fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
              n_neighbours: int = 5, top: int = 20, use_labels: bool = True,
-             report: bool = True, map_method: str = "pca", seed: int = 0,
+             report: bool = True, map_method: str = "pca", seed: int = 0, kind: str = "auto",
              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Rank every object of ``observations`` by how unusual it is, explain the top ones.
 
@@ -143,6 +158,8 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         more labelled classes the open-set scorer joins in
     out_dir : where the files are written (see module docstring); ``None`` writes nothing
     scorers : among ``knn``, ``iforest``, ``recon`` (X-model reconstruction), ``openset``
+    kind : light curves: ``'auto'`` / ``'transient'`` / ``'general'`` (see
+        :func:`score_observations`)
     fusion : ``'rank'`` (mean percentile) or ``'zscore'``
     n_members : ensemble size for the epistemic uncertainty; ``n_noise`` noise re-draws for
         the aleatoric one (each re-embeds the data set)
@@ -166,7 +183,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         res = score_observations(observations, modality=modality, embedder=embedder,
                                  scorers=scorers, weights=weights, fusion=fusion, k=k,
                                  n_members=n_members, n_noise=n_noise, use_labels=use_labels,
-                                 seed=seed, progress=progress)
+                                 seed=seed, kind=kind, progress=progress)
     except NothingToScoreError as exc:
         return _nothing_scored(exc, out_dir, t0)
     obs, ids, X, score, emb = res["obs"], res["ids"], res["X"], res["score"], res["embedder"]
@@ -233,7 +250,8 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     info = {"n": n, "modality": res["modality"], "encoder": getattr(emb, "info_", {}).get(
         "encoder", type(emb).__name__), "scorers": list(ens.active_), "dropped": ens.dropped_,
         "fusion": fusion, "n_members": n_members, "n_noise": n_noise, "seed": seed,
-        "embedding_dim": int(X.shape[1])} | counts(res["n_in"], n, res["skipped"])
+        "embedding_dim": int(X.shape[1]), "transient_features": bool(getattr(emb, "transient",
+                                                                             False))} | counts(res["n_in"], n, res["skipped"])
     if report:
         from skyfm.discover.report import embedding_map, score_histogram, write_report
 
