@@ -31,25 +31,27 @@ transients (used by ``discover(kind='auto')``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
 __all__ = [
-    "TRANSIENT_BAND_FEATURES",
+    "TRANSIENT_GLOBAL_FEATURES",
+    "joint_bazin",
     "looks_transient",
     "season",
     "transient_feature_names",
     "transient_features",
 ]
 
-TRANSIENT_BAND_FEATURES = ["rise_time", "decline_time", "half_max_duration", "peak_mag",
-                           "plateau", "fit_quality"]
+TRANSIENT_GLOBAL_FEATURES = ["rise_time", "decline_time", "half_max_duration", "plateau",
+                             "fit_quality"]
 #: magnitude zero point of the flux scale used for fits (AB, flux in microjansky)
 ZP_UJY = 23.9
-_MIN_BAZIN, _MIN_VILLAR = 6, 8
-#: a fitted peak more than this many days outside the fitted points, or brighter than this
-#: factor times the brightest point (+1 sigma), is rejected as an extrapolation
-_PEAK_SLACK_D, _PEAK_SLACK_FLUX = 30.0, 2.0
+_MIN_VILLAR = 8
+#: a band's fitted peak brighter than this factor times its brightest point (+1 sigma) is
+#: an extrapolation: that band's peak magnitude is NaN
+_PEAK_SLACK_FLUX = 2.0
 _FITTERS = None
 
 
@@ -58,7 +60,7 @@ def _fitters():
     if _FITTERS is None:
         import light_curve as lcf
 
-        _FITTERS = (lcf.BazinFit("mcmc-lmsder"), lcf.VillarFit("mcmc-lmsder"))
+        _FITTERS = (None, lcf.VillarFit("mcmc-lmsder"))
     return _FITTERS
 
 
@@ -74,7 +76,10 @@ def _fluxes(lc) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return t, v, e, b
 
 
-def season(lc, before: float = 100.0, after: float = 250.0) -> tuple[float, float] | None:
+_BEFORE, _AFTER = 100.0, 250.0
+
+
+def season(lc, before: float = _BEFORE, after: float = _AFTER) -> tuple[float, float] | None:
     """``(start, end)`` of the season around the brightest significant point, or None when
     the curve has none (no detection; for fluxes no point with S/N > 5)."""
     t, f, e, _ = _fluxes(lc)
@@ -87,62 +92,101 @@ def season(lc, before: float = 100.0, after: float = 250.0) -> tuple[float, floa
     return tp - before, tp + after
 
 
-def _half_max_times(model, params, t0: float, lo: float, hi: float) -> tuple[float, ...]:
-    """(time of maximum, peak flux, rise, decline) of a fitted curve on a fine grid; the
-    baseline is subtracted so 'half maximum' is half the transient's own amplitude."""
-    grid = np.linspace(lo, hi, 4001)
-    f = model(grid, params) - params[1]
-    i = int(np.argmax(f))
-    peak = f[i]
-    if not np.isfinite(peak) or peak <= 0:
-        return (np.nan,) * 4
-    above = f >= peak / 2
-    j0 = i
-    while j0 > 0 and above[j0 - 1]:
-        j0 -= 1
-    j1 = i
-    while j1 < len(f) - 1 and above[j1 + 1]:
-        j1 += 1
-    # a half-max crossing at the grid edge is not seen: the duration is unknown, not short
-    rise = grid[i] - grid[j0] if j0 > 0 else np.nan
-    decline = grid[j1] - grid[i] if j1 < len(f) - 1 else np.nan
-    return grid[i], peak + params[1], rise, decline
+def _bazin_shape(t: np.ndarray, t0, trise, tfall) -> np.ndarray:
+    """The Bazin curve of unit amplitude, ``exp(-(t-t0)/tfall) / (1 + exp(-(t-t0)/trise))``."""
+    x = t - t0
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.exp(-x / tfall) / (1 + np.exp(-x / trise))
 
 
-def _fit_band(t, f, e, span: tuple[float, float]) -> dict:
-    bazin, villar = _fitters()
-    out: dict = {}
-    if t.size < _MIN_BAZIN:
-        return out
-    try:
-        p = np.asarray(bazin(t, f, e, sorted=True, check=False), float)
-    except (ValueError, RuntimeError):
-        return out
-    if not np.all(np.isfinite(p)) or p[0] <= 0:
-        return out
-    lo, hi = span[0] - 200.0, span[1] + 400.0
-    tmax, fpeak, rise, decline = _half_max_times(bazin.model, p[:5], p[2], lo, hi)
-    # a peak the data do not support (far outside the points, or far brighter than any) is
-    # an extrapolation, not a measurement: the fit counts as failed
-    if not (t[0] - _PEAK_SLACK_D <= tmax <= t[-1] + _PEAK_SLACK_D) or \
-            not fpeak <= _PEAK_SLACK_FLUX * np.max(f + e):
-        return out
-    out.update(t_peak=tmax, f_peak=fpeak, rise_time=rise, decline_time=decline,
-               half_max_duration=rise + decline,
-               peak_mag=-2.5 * np.log10(fpeak) + ZP_UJY if fpeak > 0 else np.nan,
-               fit_quality=np.log10(1 + p[5]), params=p[:5])
-    if t.size >= _MIN_VILLAR:
-        try:
-            v = np.asarray(villar(t, f, e, sorted=True, check=False), float)
-            out["plateau"] = v[6] if np.isfinite(v[6]) and v[6] >= 0 else np.nan
-        except (ValueError, RuntimeError):
-            pass
-    return out
+def _profile(S: np.ndarray, f, w, onehot) -> tuple[np.ndarray, np.ndarray]:
+    """Best non-negative amplitude per band for each candidate shape row of ``S`` (K, n)
+    (weighted least squares, closed form) and the chi2 of each: (amp (K, nb), chi2 (K,))."""
+    S = np.nan_to_num(S, posinf=0.0)  # exp overflow far from t0: a zero-flux shape there
+    sws = (S * S * w) @ onehot  # (K, nb)
+    swf = (S * f * w) @ onehot
+    amp = np.clip(np.divide(swf, sws, out=np.zeros_like(swf), where=sws > 0), 0, None)
+    model = (amp @ onehot.T) * S
+    return amp, ((model - f) ** 2 * w).sum(axis=1)
+
+
+_GRID_RISE = np.geomspace(0.3, 150.0, 11)
+_GRID_FALL = np.geomspace(1.0, 800.0, 13)
+#: the fitted maximum stays within this many days of the brightest significant point
+PEAK_WINDOW_D = 30.0
+
+
+def _t0_of(tmax, trise, tfall):
+    """Bazin ``t0`` of a curve whose maximum is at ``tmax`` (needs ``tfall > trise``)."""
+    return tmax - trise * np.log(tfall / trise - 1)
+
+
+def joint_bazin(t, f, e, band_idx, nb: int, t_bright: float) -> dict | None:
+    """One Bazin shape for all bands (shared time of maximum, rise and fall times) and a
+    non-negative peak amplitude per band, fitted to the transient's flux above zero
+    (difference-imaging fluxes; for total magnitudes the host's light counts as part of the
+    transient).
+
+    Sparse multi-band curves (LSST: a handful of points per band) constrain one shared shape
+    where a per-band fit has too few points. The time of maximum is kept within
+    :data:`PEAK_WINDOW_D` days of the brightest significant point ``t_bright`` (a peak far
+    from every bright point is not what the data show). The amplitudes are solved exactly for
+    each shape (variable projection): a grid over (maximum, rise, fall), then a bounded
+    Nelder–Mead polish. Returns ``t0, tmax, trise, tfall, amp (nb,), chi2`` (reduced) or None
+    with too few points (fewer than the parameters + 1)."""
+    from scipy.optimize import minimize
+
+    seen = np.bincount(band_idx, minlength=nb) > 0
+    n_par = 3 + int(seen.sum())
+    if t.size < n_par + 1:
+        return None
+    w = 1.0 / e ** 2
+    onehot = np.zeros((t.size, nb))
+    onehot[np.arange(t.size), band_idx] = 1.0
+    tms = t_bright + np.arange(-PEAK_WINDOW_D, PEAK_WINDOW_D + 0.1, 3.0)
+    TM, R, F = np.meshgrid(tms, _GRID_RISE, _GRID_FALL, indexing="ij")
+    ok = (F > 1.2 * R).ravel()  # a Bazin curve has a maximum only when it falls slower
+    TM, R, F = TM.ravel()[ok], R.ravel()[ok], F.ravel()[ok]
+    S = _bazin_shape(t[None, :], _t0_of(TM, R, F)[:, None], R[:, None], F[:, None])
+    _, chi2 = _profile(S, f, w, onehot)
+    k = int(np.argmin(chi2))
+
+    def shape(p):
+        tr, tf = np.exp(p[1]), np.exp(p[2])
+        return _bazin_shape(t, _t0_of(p[0], tr, tf), tr, tf)[None, :]
+
+    def cost(p):
+        if p[2] <= p[1] + np.log(1.2):
+            return np.inf
+        return float(_profile(shape(p), f, w, onehot)[1][0])
+
+    bounds = [(tms[0], tms[-1]), (np.log(_GRID_RISE[0]), np.log(_GRID_RISE[-1])),
+              (np.log(_GRID_FALL[0]), np.log(_GRID_FALL[-1]))]
+    x0 = np.array([TM[k], np.log(R[k]), np.log(F[k])])
+    r = minimize(cost, x0, method="Nelder-Mead", bounds=bounds,
+                 options={"xatol": 1e-3, "fatol": 1e-3, "maxiter": 600})
+    p = r.x if r.fun <= chi2[k] else x0
+    trise, tfall = float(np.exp(p[1])), float(np.exp(p[2]))
+    amp, c2 = _profile(shape(p), f, w, onehot)
+    return {"t0": float(_t0_of(p[0], trise, tfall)), "tmax": float(p[0]), "trise": trise,
+            "tfall": tfall, "amp": np.where(seen, amp[0], np.nan),
+            "chi2": float(c2[0]) / (t.size - n_par)}
+
+
+def _shape_times(t0: float, trise: float, tfall: float) -> tuple[float, float, float, float]:
+    """(time of maximum, shape value at maximum, rise from half maximum, decline to half
+    maximum) of a Bazin shape, on a fine grid."""
+    grid = np.linspace(t0 - 12 * trise - 5, t0 + 12 * tfall + 5, 6001)
+    s = _bazin_shape(grid, t0, trise, tfall)
+    i = int(np.argmax(s))
+    above = np.flatnonzero(s >= s[i] / 2)
+    return grid[i], s[i], grid[i] - grid[above[0]], grid[above[-1]] - grid[i]
 
 
 def transient_feature_names(bands: Sequence[str]) -> list[str]:
-    names = [f"{f}_{b}" for b in bands for f in TRANSIENT_BAND_FEATURES]
-    return names + [f"peak_colour_{a}-{b}" for a, b in zip(bands[:-1], bands[1:])]
+    names = list(TRANSIENT_GLOBAL_FEATURES)
+    names += [f"peak_mag_{b}" for b in bands]
+    return names + [f"peak_colour_{a}-{b}" for a, b in pairwise(bands)]
 
 
 def transient_features(lcs: Sequence, bands: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -151,36 +195,45 @@ def transient_features(lcs: Sequence, bands: Sequence[str]) -> tuple[np.ndarray,
     from skyfm.models.lightcurve_tokens import band_wavelength
 
     bands = sorted(bands, key=band_wavelength)
-    bazin, _ = _fitters()
-    nb, nf = len(bands), len(TRANSIENT_BAND_FEATURES)
-    out = np.full((len(lcs), nb * nf + max(nb - 1, 0)), np.nan)
+    nb, ng = len(bands), len(TRANSIENT_GLOBAL_FEATURES)
+    _, villar = _fitters()
+    out = np.full((len(lcs), ng + nb + max(nb - 1, 0)), np.nan)
     for i, lc in enumerate(lcs):
         span = season(lc)
         if span is None:
             continue
         t, f, e, b = _fluxes(lc)
-        inside = (t >= span[0]) & (t <= span[1])
-        fits = []
-        for j, band in enumerate(bands):
-            m = inside & (b == band)
-            keep = np.flatnonzero(m)
-            if keep.size:  # light_curve needs strictly increasing times
-                keep = keep[np.concatenate([[True], np.diff(t[keep]) > 0])]
-            r = _fit_band(t[keep], f[keep], e[keep], span)
-            r["n"] = keep.size
-            fits.append(r)
-            out[i, j * nf:(j + 1) * nf] = [r.get(k, np.nan) for k in TRANSIENT_BAND_FEATURES]
-        for j in range(nb - 1):
-            a, c = fits[j], fits[j + 1]
-            if "params" not in a or "params" not in c:
-                continue
-            ref = a if a["n"] >= c["n"] else c  # the better-sampled band sets the peak time
-            tp = np.array([ref["t_peak"]])
-            fa = bazin.model(tp, a["params"])[0]
-            fc = bazin.model(tp, c["params"])[0]
-            if fa > 0 and fc > 0:
-                out[i, nb * nf + j] = -2.5 * np.log10(fa / fc)
-    return out, transient_feature_names(list(bands))
+        inside = (t >= span[0]) & (t <= span[1]) & np.isin(b, bands)
+        t, f, e, b = t[inside], f[inside], e[inside], b[inside]
+        bidx = np.array([bands.index(x) for x in b], int)
+        r = joint_bazin(t, f, e, bidx, nb, span[0] + _BEFORE)
+        if r is None:
+            continue
+        _, smax, rise, decline = _shape_times(r["t0"], r["trise"], r["tfall"])
+        fpeak = r["amp"] * smax
+        # a band's peak far brighter than any of its points is an extrapolation (its points
+        # all lie on the tails): unknown, not measured
+        for j in range(nb):
+            m = bidx == j
+            if m.any() and not fpeak[j] <= _PEAK_SLACK_FLUX * np.max(f[m] + e[m]):
+                fpeak[j] = np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mag = np.where(fpeak > 0, -2.5 * np.log10(fpeak) + ZP_UJY, np.nan)
+        plateau = np.nan
+        counts = np.bincount(bidx, minlength=nb)
+        jb = int(np.argmax(counts))
+        if counts[jb] >= _MIN_VILLAR:
+            m = bidx == jb
+            keep = np.flatnonzero(m)[np.concatenate([[True], np.diff(t[m]) > 0])]
+            try:
+                v = np.asarray(villar(t[keep], f[keep], e[keep], sorted=True, check=False))
+                plateau = v[6] if np.isfinite(v[6]) and v[6] >= 0 else np.nan
+            except (ValueError, RuntimeError):
+                pass
+        out[i, :ng] = [rise, decline, rise + decline, plateau, np.log10(1 + r["chi2"])]
+        out[i, ng:ng + nb] = mag
+        out[i, ng + nb:] = mag[:-1] - mag[1:]
+    return out, transient_feature_names(bands)
 
 
 def looks_transient(lcs: Sequence, max_span: float = 300.0, min_fraction: float = 0.6) -> bool:
