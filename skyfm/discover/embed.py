@@ -296,9 +296,13 @@ class LightCurveEmbedder:
     use_features : append the robust-scaled interpretable features to the embedding
     n_components : PCA size of the encoder embedding (``None`` keeps it whole)
     batch_size : light curves per encoder call (bounds memory)
-    transient : add the transient shape features (rise and decline times, peak magnitude and
-        colour, plateau, duration above half maximum; :mod:`skyfm.features.transients`) —
-        what separates supernova subtypes that the periodic features do not see
+    transient : embed the transient shape features (rise and decline times, peak magnitude
+        and colour, plateau, duration above half maximum; :mod:`skyfm.features.transients`)
+        instead of the periodic ones; the classical features are still computed for the
+        explanations. Use it with ``encoder=None``: on ZTF and PLAsTiCC supernovae the
+        encoder (pretrained on variable stars) and the periodic features only dilute the shape
+        features (``bench/transients.py``: AUROC of "not SNIa" 0.92 / 0.71 with the shape
+        features alone vs 0.85 / 0.68 with the encoder added)
     """
 
     modality = "lightcurve"
@@ -374,6 +378,11 @@ class LightCurveEmbedder:
         return np.hstack([F, T]), names + tnames
 
     def _feature_matrix(self, feats: np.ndarray) -> np.ndarray:
+        if self.transient:  # the transient shape block (the last columns) alone
+            from skyfm.features.transients import transient_feature_names
+
+            k = len(transient_feature_names(self.bands_))
+            return _signed_log(feats[:, feats.shape[1] - k:])
         # sampling and data-quality quantities explain, but do not define, unusualness
         keep = [i for i, n in enumerate(self.feature_names_)
                 if not n.startswith(_LC_NOT_EMBEDDED)]

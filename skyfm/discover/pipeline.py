@@ -84,9 +84,11 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     ``epistemic``, ``aleatoric``, ``labels``, ``timings``, ``quality`` (per scored object),
     ``skipped`` (the ``skipped.csv`` rows) and ``n_in``. ``obs``/``ids`` are the scored objects.
 
-    ``kind`` (light curves, default embedder only): ``'transient'`` adds the transient shape
-    features (:mod:`skyfm.features.transients`), ``'general'`` does not, ``'auto'`` adds them
-    when :func:`skyfm.features.transients.looks_transient` says the set is one of transients.
+    ``kind`` (light curves, default embedder only): ``'transient'`` embeds the transient shape
+    features (:mod:`skyfm.features.transients`: rise, decline, peak magnitudes and colours)
+    without the encoder, ``'general'`` the encoder and periodic features, ``'auto'`` picks
+    ``'transient'`` when :func:`skyfm.features.transients.looks_transient` says the set is one
+    of transients (single season).
     Raises :class:`NothingToScoreError` when every object is skipped."""
     t = {}
     t0 = time.perf_counter()
@@ -106,8 +108,10 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     if embedder is None and modality == "lightcurve":
         from skyfm.features.transients import looks_transient
 
-        transient = kind == "transient" or (kind == "auto" and looks_transient(obs))
-        emb = make_embedder(modality, transient=transient)
+        if kind == "transient" or (kind == "auto" and looks_transient(obs)):
+            emb = make_embedder(modality, transient=True, encoder=None)
+        else:
+            emb = make_embedder(modality)
     else:
         emb = embedder if embedder is not None else make_embedder(modality)
     X = emb.fit_transform(obs)
