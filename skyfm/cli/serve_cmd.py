@@ -119,9 +119,12 @@ def index_query(
     else:
         from skyfm.data import read
 
+        from skyfm.discover.index import check_query_modality, index_modality
+
         obs = read(file)
         if len(obs) == 0:
             raise typer.BadParameter(f"no observations read from {file}", param_hint="--file")
+        check_query_modality(list(obs), index_modality(index_dir, index.source), file)
         vectors = _embed_like_index(index, index_dir, list(obs), model)
         names = [o.object_id or f"{file.name}[{i}]" for i, o in enumerate(obs)]
         results = dict(zip(names, index.query(vectors, k)))

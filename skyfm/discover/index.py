@@ -40,7 +40,8 @@ import numpy as np
 
 from skyfm.errors import DataFormatError, DataNotFoundError
 
-__all__ = ["Neighbour", "SimilarityIndex", "load_embeddings"]
+__all__ = ["Neighbour", "SimilarityIndex", "check_query_modality", "index_modality",
+           "load_embeddings"]
 
 KINDS = ("auto", "flat", "hnsw", "ivf")
 METRICS = ("cosine", "l2")
@@ -369,3 +370,43 @@ def load_embeddings(path) -> tuple[np.ndarray, list[str]]:
     else:
         ids = [str(i) for i in range(len(x))]
     return x.astype(np.float32, copy=False), ids
+
+
+def index_modality(index_dir, source: str | None = None) -> str:
+    """The modality of the objects an index holds: the ``modality`` of the fitted embedder a
+    ``skyfm discover`` OUT saved (in the index directory or its source directory), else
+    ``'lightcurve'`` (an index of light-curve encoder embeddings, the only other kind
+    ``skyfm index query --file`` can embed)."""
+    from skyfm.discover.embed import EMBEDDER_JSON
+    from skyfm.errors import DataFormatError
+
+    for d in (Path(index_dir), Path(source) if source else None):
+        if d is not None and (d / EMBEDDER_JSON).is_file():
+            try:
+                return str(json.loads((d / EMBEDDER_JSON).read_text(encoding="utf-8"))
+                           ["modality"])
+            except (ValueError, KeyError) as exc:
+                raise DataFormatError(f"cannot read the embedder's modality ({exc})",
+                                      file=d / EMBEDDER_JSON, field="modality",
+                                      expected="a JSON file written by save_embedder") from exc
+    return "lightcurve"
+
+
+def check_query_modality(observations: Sequence, expected: str, file) -> None:
+    """Raise :class:`~skyfm.errors.DataFormatError` naming ``file`` and both modalities when
+    the observations read from it are not of the index's modality ``expected`` (a light-curve
+    CSV read as a catalogue, a spectrum queried against light curves, ...)."""
+    from skyfm.discover.embed import detect_modality
+    from skyfm.errors import DataFormatError
+
+    try:
+        got = detect_modality(list(observations))
+    except DataFormatError as exc:
+        raise DataFormatError(f"cannot query a {expected} index with it: {exc}", file=file,
+                              field="observations", expected=f"{expected} observations") from exc
+    if got != expected:
+        kinds = {type(o).__name__ for o in observations}
+        raise DataFormatError(
+            f"read as {got} ({', '.join(sorted(kinds))}) but the index holds {expected} "
+            f"embeddings", file=file, field="modality",
+            expected=f"a {expected} file (or pass the reader a format that reads it as one)")
