@@ -51,6 +51,10 @@ def run_cmd(
     columns: Annotated[str | None, typer.Option(help="tables: comma-separated feature columns "
                                                      "(default: every numeric column)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    kind: Annotated[str, typer.Option(help="light curves: 'transient' (supernova-like shape "
+                                           "features), 'general' (encoder + periodic "
+                                           "features) or 'auto' (transient when the set is "
+                                           "single-season)")] = "auto",
 ) -> None:
     """Score every object for unusualness; write candidates.csv, plots and an HTML report.
 
@@ -83,7 +87,7 @@ def run_cmd(
         df = discover(obs, out, top=top, embedder=embedder, scorers=[s.strip() for s in scorers.split(",") if s],
                       fusion=fusion, n_noise=n_noise, n_members=n_members,
                       use_labels=not no_labels, map_method=map_method, seed=seed,
-                      progress=advance)
+                      kind=kind, progress=advance)
     from rich.table import Table
 
     t = Table(title=f"top {min(top, 10, len(df))} of {len(df)} objects")
