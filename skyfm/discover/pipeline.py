@@ -254,8 +254,9 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     info = {"n": n, "modality": res["modality"], "encoder": getattr(emb, "info_", {}).get(
         "encoder", type(emb).__name__), "scorers": list(ens.active_), "dropped": ens.dropped_,
         "fusion": fusion, "n_members": n_members, "n_noise": n_noise, "seed": seed,
-        "embedding_dim": int(X.shape[1]), "transient_features": bool(getattr(emb, "transient",
-                                                                             False))} | counts(res["n_in"], n, res["skipped"])
+        "embedding_dim": int(X.shape[1]),
+        "transient_features": bool(getattr(emb, "transient", False))}
+    info |= counts(res["n_in"], n, res["skipped"])
     if report:
         from skyfm.discover.report import embedding_map, score_histogram, write_report
 
