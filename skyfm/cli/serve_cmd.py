@@ -118,13 +118,20 @@ def index_query(
         results = {object_id: index.query_id(object_id, k)}
     else:
         from skyfm.data import read
-
-        from skyfm.discover.index import check_query_modality, index_modality
+        from skyfm.discover.embed import detect_modality
+        from skyfm.discover.index import check_query_modality, index_modality, queryable
 
         obs = read(file)
         if len(obs) == 0:
             raise typer.BadParameter(f"no observations read from {file}", param_hint="--file")
-        check_query_modality(list(obs), index_modality(index_dir, index.source), file)
+        modality = index_modality(index_dir, index.source)
+        check_query_modality(list(obs), modality, file)
+        obs, skipped = queryable(obs, modality or detect_modality(list(obs)))
+        for name, why in skipped:
+            typer.echo(f"skipped {name}: {why}", err=True)
+        if not obs:
+            raise typer.BadParameter(f"nothing in {file} can be queried ({len(skipped)} "
+                                     "object(s) skipped)", param_hint="--file")
         vectors = _embed_like_index(index, index_dir, list(obs), model)
         names = [o.object_id or f"{file.name}[{i}]" for i, o in enumerate(obs)]
         results = dict(zip(names, index.query(vectors, k)))

@@ -176,3 +176,12 @@ def test_index_query_cli_names_file_and_modalities(tmp_path):
     assert isinstance(res.exception, DataFormatError), res.output
     msg = str(res.exception)
     assert "my.csv" in msg and "table" in msg and "lightcurve" in msg
+
+
+def test_index_query_skips_objects_it_cannot_embed():
+    from skyfm.discover.index import queryable
+
+    obs = _two_point_curves(2) + [LightCurve([], [], object_id="empty")]
+    kept, skipped = queryable(obs, "lightcurve")
+    assert [o.object_id for o in kept] == ["o0", "o1"]
+    assert skipped == [("empty", "0 valid points")]
