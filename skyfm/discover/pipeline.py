@@ -33,6 +33,7 @@ from skyfm.discover.embed import as_list, detect_modality, ensure_ids, make_embe
 from skyfm.discover.ensemble import DEFAULT_SCORERS, ScoreEnsemble
 from skyfm.discover.quality import (
     check_accounting,
+    no_shape_fit,
     raise_thin_uncertainty,
     thin_note,
     triage,
@@ -115,6 +116,8 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     else:
         emb = embedder if embedder is not None else make_embedder(modality)
     X = emb.fit_transform(obs)
+    if getattr(emb, "transient", False):
+        quality = no_shape_fit(quality, emb.features(obs), emb.feature_names_)
     t["embed"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     recon = recon_input(emb, obs, emb.reconstruction_error(obs)) if "recon" in scorers else None

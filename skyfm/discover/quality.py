@@ -18,6 +18,11 @@ Rules, per modality (documented here because ``candidates.csv`` readers rely on 
 - table row: no finite value -> skipped (``"no finite values"``); some values missing ->
   ``quality='missing_values'`` (they are imputed with the column median).
 
+- transient light curves (``discover(kind='transient')``): no transient shape fit (too few
+  points in the season, or none significant) -> ``quality='no_shape_fit'``: the shape features
+  are imputed with the set's medians, so the object looks ordinary for want of data; its
+  uncertainties are raised like those of ``few_points``.
+
 ``quality='ok'`` otherwise.
 """
 
@@ -36,6 +41,7 @@ __all__ = [
     "THIN_UNCERTAINTY",
     "Triage",
     "check_accounting",
+    "no_shape_fit",
     "raise_thin_uncertainty",
     "thin_note",
     "triage",
@@ -50,7 +56,7 @@ MIN_PIXELS = 10
 THIN_UNCERTAINTY = float(1 / np.sqrt(12))
 SKIPPED_COLUMNS = ["object_id", "reason"]
 #: quality flags whose objects get the raised uncertainty (their embedding rests on little)
-THIN_FLAGS = ("few_points", "few_pixels")
+THIN_FLAGS = ("few_points", "few_pixels", "no_shape_fit")
 
 
 class Triage:
@@ -146,9 +152,21 @@ def raise_thin_uncertainty(values: np.ndarray, quality: np.ndarray) -> np.ndarra
 
 _NOTES = {"few_points": "Thin data (fewer than 5 points in every band): the score is uncertain. ",
           "few_pixels": f"Thin data (fewer than {MIN_PIXELS} valid pixels): the score is "
-                        "uncertain. "}
+                        "uncertain. ",
+          "no_shape_fit": "No transient shape fit (too few points in the season): the score "
+                          "is uncertain. "}
 
 
 def thin_note(quality: str) -> str:
     """The sentence that opens a thin object's reason ('' for other objects)."""
     return _NOTES.get(str(quality), "")
+
+
+def no_shape_fit(quality: np.ndarray, features: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """``quality`` with ``'no_shape_fit'`` for the ``ok`` objects whose transient shape fit
+    failed (``rise_time`` NaN in the embedder's features)."""
+    q = np.asarray(quality, dtype=object).copy()
+    if "rise_time" in names:
+        failed = ~np.isfinite(np.asarray(features, float)[:, list(names).index("rise_time")])
+        q[failed & (q == "ok")] = "no_shape_fit"
+    return q

@@ -92,9 +92,15 @@ def test_discover_picks_the_transient_embedding_and_saves_it(tmp_path):
     lcs = [_sn(f"ia{i}", 3.0 * rng.uniform(0.8, 1.2), 20.0 * rng.uniform(0.8, 1.2), 300.0,
                250.0, rng, step=4.0) for i in range(14)]
     lcs.append(_sn("slow", 30.0, 120.0, 300.0, 250.0, rng, step=4.0))
+    # one point every 200 days: enough points, but at most two in any season
+    lcs.append(LightCurve(np.arange(6.0) * 200, 19.0 + 0.1 * np.arange(6), np.full(6, 0.05),
+                          "g", object_id="sparse_years"))
     df = discover(lcs, tmp_path, n_noise=0, n_members=0, report=False, top=2,
                   scorers=("knn", "iforest"))
     assert df["object_id"].iloc[0] == "slow"
+    q = dict(zip(df["object_id"], df["quality"]))
+    assert q["slow"] == "ok" and q["sparse_years"] == "no_shape_fit"
+    assert df.set_index("object_id").loc["sparse_years", "epistemic"] >= 0.28
     emb = load_embedder(tmp_path)
     assert emb.transient and emb.model_ is None
     X = np.load(tmp_path / "embeddings.npy")
