@@ -475,7 +475,11 @@ class LightCurveEmbedder:
             else:
                 parts.append(np.asarray(
                     self.model_.reconstruction_error(list(lcs[s:s + self.batch_size])), float))
-        return np.concatenate(parts)
+        err = np.concatenate(parts)
+        # one detection leaves nothing to mask and reconstruct: the model reports 0, which
+        # would read as "perfectly ordinary"; the error is undefined there
+        n_det = np.array([int((~lc.upper_limit & np.isfinite(lc.value)).sum()) for lc in lcs])
+        return np.where(n_det < 2, np.nan, err)
 
     def noise_covariates(self, lcs) -> np.ndarray:
         """(N, 2 n_bands): log10 median S/N and signed-log amplitude per band (NaN if absent),

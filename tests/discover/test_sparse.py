@@ -185,3 +185,16 @@ def test_index_query_skips_objects_it_cannot_embed():
     kept, skipped = queryable(obs, "lightcurve")
     assert [o.object_id for o in kept] == ["o0", "o1"]
     assert skipped == [("empty", "0 valid points")]
+
+
+def test_single_point_curves_have_no_reconstruction_error():
+    """The encoder reports 0 for a one-point curve (nothing to mask): undefined, not 'ideal'."""
+    from skyfm.discover.embed import LightCurveEmbedder
+
+    lcs = [LightCurve([1.0], [18.0], [0.05], "g", object_id="one"),
+           LightCurve([1.0, 2.0, 3.0], [18.0, 18.2, 18.1], [0.05] * 3, "g", object_id="three")]
+    emb = LightCurveEmbedder().fit(lcs)
+    if emb.model_ is None:
+        pytest.skip("skyfm-lc-base not available")
+    err = emb.reconstruction_error(lcs)
+    assert np.isnan(err[0]) and np.isfinite(err[1]) and err[1] > 0
