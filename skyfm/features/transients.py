@@ -1,28 +1,32 @@
 """Shape features of transients (supernovae, TDEs, ...): how fast they rise and fade, how bright
-they peak, in what colour, and for how long — from Bazin and Villar fits per band.
+they peak, in what colour, and for how long.
 
-Each band is fitted in flux (magnitudes are turned into fluxes on the AB scale with zero point
-23.9, i.e. microjansky) with the Rust ``light-curve`` package: :class:`light_curve.BazinFit`
-(Bazin et al. 2009; >= 6 points) and :class:`light_curve.VillarFit` (Villar et al. 2019, a
-rise, a plateau and a decline; >= 8 points), both by MCMC followed by a Levenberg–Marquardt
-polish. Only the points of the *season* of the peak are fitted: within
-``[t_peak - before, t_peak + after]`` of the brightest significant point (S/N > 5 for fluxes,
-the brightest detection for magnitudes), so a multi-year curve of a single transient is fitted
-where the transient is.
+The curve is fitted in flux (magnitudes become fluxes on the AB scale with zero point 23.9, i.e.
+microjansky), over the *season* of its peak only: points within ``[t_bright - 100 d,
+t_bright + 250 d]`` of the brightest significant point (S/N > 5 for fluxes, the brightest
+detection for magnitudes), so a multi-year curve of one transient is fitted where it is.
 
-Per band ``b`` (NaN when the band has too few points or the fit fails):
+:func:`joint_bazin` fits one Bazin shape (Bazin et al. 2009) to all bands at once — a shared
+time of maximum, rise and fall time, one amplitude per band — because sparse multi-band surveys
+(LSST: a handful of points per band and season) rarely give the 6 points per band a separate
+fit needs; the plateau comes from :class:`light_curve.VillarFit` (Villar et al. 2019; >= 8
+points) on the best-sampled band. (A first version fitted each band separately with
+``light_curve.BazinFit``; on a PLAsTiCC draw of 150 SNe Ia + 28 others the discovery AUROC of
+"not SNIa" was 0.663 with it vs 0.686 with the joint fit, both beside the encoder and periodic
+features; the amplitudes are solved exactly, so the joint fit is also cheap.)
 
-- ``rise_time_b`` [d]: from half maximum to maximum of the fitted Bazin curve (numerically,
-  so it is the observable rise, not the model's ``tau_rise``);
-- ``decline_time_b`` [d]: from maximum down to half maximum;
-- ``half_max_duration_b`` [d]: time above half maximum (rise + decline);
-- ``peak_mag_b``: AB magnitude at maximum (``-2.5 log10(peak flux / 1 uJy) + 23.9`` for flux
-  curves, whatever the flux unit; the true peak magnitude for magnitude curves);
-- ``plateau_b`` [d]: the Villar fit's plateau duration;
-- ``fit_quality_b``: ``log10(1 + reduced chi2)`` of the Bazin fit (0 = perfect; > 1 = poor);
+Features (NaN where the fit is impossible — too few points, nothing significant — or a band's
+peak is an extrapolation far above its points):
 
-then ``peak_colour_<b1>-<b2>`` for consecutive bands: ``-2.5 log10(f_b1 / f_b2)`` of the two
-fitted curves at the peak time of the better-sampled band (g - r at peak for ZTF).
+- ``rise_time`` [d]: from half maximum to maximum of the fitted shape (numerically, so it is
+  the observable rise, not the model's ``tau_rise``);
+- ``decline_time`` [d]: from maximum down to half maximum;
+- ``half_max_duration`` [d]: time above half maximum (rise + decline);
+- ``plateau`` [d]: the Villar fit's plateau duration (best-sampled band);
+- ``fit_quality``: ``log10(1 + reduced chi2)`` of the joint fit (0 = perfect; > 1 = poor);
+- ``peak_mag_<b>`` per band: AB magnitude at maximum (for flux curves ``-2.5 log10(peak flux)
+  + 23.9`` whatever the flux unit, i.e. a log peak flux);
+- ``peak_colour_<b1>-<b2>`` for consecutive bands in wavelength order (g - r at peak for ZTF).
 
 :func:`looks_transient` decides, by a documented rule, whether a light-curve set is a set of
 transients (used by ``discover(kind='auto')``).
@@ -52,16 +56,16 @@ _MIN_VILLAR = 8
 #: a band's fitted peak brighter than this factor times its brightest point (+1 sigma) is
 #: an extrapolation: that band's peak magnitude is NaN
 _PEAK_SLACK_FLUX = 2.0
-_FITTERS = None
+_VILLAR = None
 
 
-def _fitters():
-    global _FITTERS
-    if _FITTERS is None:
+def _villar():
+    global _VILLAR
+    if _VILLAR is None:
         import light_curve as lcf
 
-        _FITTERS = (None, lcf.VillarFit("mcmc-lmsder"))
-    return _FITTERS
+        _VILLAR = lcf.VillarFit("mcmc-lmsder")
+    return _VILLAR
 
 
 def _fluxes(lc) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -196,7 +200,7 @@ def transient_features(lcs: Sequence, bands: Sequence[str]) -> tuple[np.ndarray,
 
     bands = sorted(bands, key=band_wavelength)
     nb, ng = len(bands), len(TRANSIENT_GLOBAL_FEATURES)
-    _, villar = _fitters()
+    villar = _villar()
     out = np.full((len(lcs), ng + nb + max(nb - 1, 0)), np.nan)
     for i, lc in enumerate(lcs):
         span = season(lc)
