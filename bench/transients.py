@@ -15,8 +15,9 @@ Rare = not SNIa. Methods, all unsupervised (labels never used):
 
 - ``discover default``: ``score_observations(kind='general')``, today's default embedding
   (light-curve encoder + classical periodic features) and scorers;
-- ``discover transient``: ``kind='transient'`` (the same + the transient shape features of
-  :mod:`skyfm.features.transients`), what ``kind='auto'`` picks for these sets;
+- ``discover transient``: ``kind='transient'``, the same scorers on the transient shape
+  features of :mod:`skyfm.features.transients` alone (no encoder), what ``kind='auto'`` picks
+  for these sets;
 - ``iforest (transient feats)``: the baseline, a plain isolation forest on the robust-scaled
   transient shape features alone;
 - ``iforest (classical feats)``: an isolation forest on the classical periodic features.
