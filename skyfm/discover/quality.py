@@ -21,7 +21,8 @@ Rules, per modality (documented here because ``candidates.csv`` readers rely on 
 - transient light curves (``discover(kind='transient')``): no transient shape fit (too few
   points in the season, or none significant) -> ``quality='no_shape_fit'``: the shape features
   are imputed with the set's medians, so the object looks ordinary for want of data; its
-  uncertainties are raised like those of ``few_points``.
+  uncertainties are raised like those of ``few_points``. With a fit the curve is ``ok`` even
+  with < 5 points per band (the shape fit, not the periodic features, is its embedding).
 
 ``quality='ok'`` otherwise.
 """
@@ -163,10 +164,14 @@ def thin_note(quality: str) -> str:
 
 
 def no_shape_fit(quality: np.ndarray, features: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """``quality`` with ``'no_shape_fit'`` for the ``ok`` objects whose transient shape fit
-    failed (``rise_time`` NaN in the embedder's features)."""
+    """The quality of light curves embedded by their transient shape: ``'no_shape_fit'``
+    where the fit failed (``rise_time`` NaN in the embedder's features), ``'ok'`` where it
+    worked — then ``few_points`` (the periodic features' 5 points per band) does not apply:
+    the joint fit needs only its parameters + 1 points over all bands."""
     q = np.asarray(quality, dtype=object).copy()
     if "rise_time" in names:
         failed = ~np.isfinite(np.asarray(features, float)[:, list(names).index("rise_time")])
-        q[failed & (q == "ok")] = "no_shape_fit"
+        light = np.isin(q, ("ok", "few_points"))
+        q[failed & light] = "no_shape_fit"
+        q[~failed & light] = "ok"
     return q

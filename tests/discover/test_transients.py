@@ -95,11 +95,16 @@ def test_discover_picks_the_transient_embedding_and_saves_it(tmp_path):
     # one point every 200 days: enough points, but at most two in any season
     lcs.append(LightCurve(np.arange(6.0) * 200, 19.0 + 0.1 * np.arange(6), np.full(6, 0.05),
                           "g", object_id="sparse_years"))
+    few = _sn("few", 3.0, 20.0, 300.0, 250.0, rng, step=8.0)  # 4 points per band
+    sel = [*np.flatnonzero(few.band == "g")[:4], *np.flatnonzero(few.band == "r")[:4]]
+    lcs.append(LightCurve(few.time[sel], few.value[sel], few.error[sel], few.band[sel],
+                          object_id="four_per_band"))
     df = discover(lcs, tmp_path, n_noise=0, n_members=0, report=False, top=2,
                   scorers=("knn", "iforest"))
     assert df["object_id"].iloc[0] == "slow"
     q = dict(zip(df["object_id"], df["quality"]))
     assert q["slow"] == "ok" and q["sparse_years"] == "no_shape_fit"
+    assert q["four_per_band"] == "ok"  # thin for periodic features, enough for the shape fit
     assert df.set_index("object_id").loc["sparse_years", "epistemic"] >= 0.28
     emb = load_embedder(tmp_path)
     assert emb.transient and emb.model_ is None
