@@ -109,14 +109,19 @@ def twin_feedback_experiment(n_common: int = 300, n_rare: int = 30, n_odd: int =
 
     t0 = time.perf_counter()
     obs = twin_survey(n_common, n_rare, n_odd, seed=seed)
-    labels = np.array([str(o.label) for o in obs])
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
     res = score_observations(obs, use_labels=False, n_members=2, n_noise=0, seed=seed)
     t_disc = time.perf_counter() - t0
     X, prior = res["X"], res["score"]
+    # the scored objects (curves without a valid point are skipped, see skyfm.discover.quality)
+    labels = np.array([str(o.label) for o in res["obs"]])
     y = np.isin(labels, list(interesting))
-    out = {"n": len(obs), "n_interesting": int(y.sum()), "dim": int(X.shape[1]),
+    out = {"n": len(obs), "n_scored": len(res["obs"]), "n_skipped": len(res["skipped"]),
+           "skipped_classes": {str(k): int(v) for k, v in zip(*np.unique(
+               [str(o.label) for o in obs if o.object_id in set(res["skipped"]["object_id"])],
+               return_counts=True))},
+           "n_interesting": int(y.sum()), "dim": int(X.shape[1]),
            "encoder": getattr(res["embedder"], "info_", {}).get("encoder", "?"),
            "sim_s": t_sim, "discover_s": t_disc, "interesting": tuple(interesting)}
     for name, p in (("discovery prior", prior), ("isolation forest", None)):

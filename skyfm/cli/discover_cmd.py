@@ -64,6 +64,10 @@ def run_cmd(
     time_format: TimeFormatOpt = None,
     modality: ModalityOpt = None,
     file: FileOpt = None,
+    kind: Annotated[str, typer.Option(help="light curves: 'transient' (supernova-like shape "
+                                           "features), 'general' (encoder + periodic "
+                                           "features) or 'auto' (transient when the set is "
+                                           "single-season)")] = "auto",
 ) -> None:
     """Score every object for unusualness; write candidates.csv, plots and an HTML report.
 
@@ -94,7 +98,7 @@ def run_cmd(
         df = discover(obs, out, top=top, embedder=embedder, scorers=[s.strip() for s in scorers.split(",") if s],
                       fusion=fusion, n_noise=n_noise, n_members=n_members,
                       use_labels=not no_labels, map_method=map_method, seed=seed,
-                      progress=advance)
+                      kind=kind, progress=advance)
     from rich.table import Table
 
     t = Table(title=f"top {min(top, 10, len(df))} of {len(df)} objects")
@@ -104,6 +108,10 @@ def run_cmd(
         t.add_row(str(r["rank"]), str(r["object_id"]), f"{r['score']:.3f}",
                   f"{r['epistemic']:.3f}", f"{r['aleatoric']:.3f}", str(r["reason"]))
     console.print(t)
+    skipped = df.attrs.get("skipped")
+    n_skipped = 0 if skipped is None else len(skipped)
+    console.print(f"{df.attrs.get('n_in', len(df))} objects in: {len(df)} scored, {n_skipped} "
+                  f"skipped (reasons in {out / 'skipped.csv'})")
     console.print(f"wrote {out / 'candidates.csv'}, {out / 'report' / 'index.html'} "
                   f"({time.perf_counter() - t0:.1f} s)")
 

@@ -128,10 +128,21 @@ def index_query(
                                      f"({len(index)} objects)", param_hint="--id")
         results = {object_id: index.query_id(object_id, k)}
     else:
+        from skyfm.discover.embed import detect_modality
+        from skyfm.discover.index import check_query_modality, index_modality, queryable
+
         obs = read_input(file, columns=column, duplicates=duplicates, time_format=time_format,
                          modality=modality)
         if len(obs) == 0:
             raise typer.BadParameter(f"no observations read from {file}", param_hint="--file")
+        indexed = index_modality(index_dir, index.source)
+        check_query_modality(list(obs), indexed, file)
+        obs, skipped = queryable(obs, indexed or detect_modality(list(obs)))
+        for name, why in skipped:
+            typer.echo(f"skipped {name}: {why}", err=True)
+        if not obs:
+            raise typer.BadParameter(f"nothing in {file} can be queried ({len(skipped)} "
+                                     "object(s) skipped)", param_hint="--file")
         vectors = _embed_like_index(index, index_dir, list(obs), model)
         names = [o.object_id or f"{file.name}[{i}]" for i, o in enumerate(obs)]
         results = dict(zip(names, index.query(vectors, k)))

@@ -40,7 +40,8 @@ import numpy as np
 
 from skyfm.errors import DataFormatError, DataNotFoundError
 
-__all__ = ["Neighbour", "SimilarityIndex", "load_embeddings"]
+__all__ = ["Neighbour", "SimilarityIndex", "check_query_modality", "index_modality",
+           "load_embeddings", "queryable"]
 
 KINDS = ("auto", "flat", "hnsw", "ivf")
 METRICS = ("cosine", "l2")
@@ -369,3 +370,66 @@ def load_embeddings(path) -> tuple[np.ndarray, list[str]]:
     else:
         ids = [str(i) for i in range(len(x))]
     return x.astype(np.float32, copy=False), ids
+
+
+def index_modality(index_dir, source: str | None = None) -> str | None:
+    """The modality of the objects an index holds: the ``modality`` of the fitted embedder a
+    ``skyfm discover`` OUT saved (in the index directory or its source directory; None when
+    that file names none), else ``'lightcurve'`` (an index of light-curve encoder embeddings,
+    the only other kind ``skyfm index query --file`` can embed)."""
+    from skyfm.discover.embed import EMBEDDER_JSON
+    from skyfm.errors import DataFormatError
+
+    for d in (Path(index_dir), Path(source) if source else None):
+        if d is not None and (d / EMBEDDER_JSON).is_file():
+            try:
+                p = json.loads((d / EMBEDDER_JSON).read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise DataFormatError(f"cannot read the saved embedder ({exc})",
+                                      file=d / EMBEDDER_JSON, field="modality",
+                                      expected="a JSON file written by save_embedder") from exc
+            if not isinstance(p, dict):
+                return None
+            return p.get("modality") or _CLASS_MODALITY.get(p.get("class"))
+    return "lightcurve"
+
+
+_CLASS_MODALITY = {"LightCurveEmbedder": "lightcurve", "SpectrumEmbedder": "spectrum",
+                   "ImageEmbedder": "image", "TableEmbedder": "table"}
+
+
+def check_query_modality(observations: Sequence, expected: str | None, file) -> None:
+    """Raise :class:`~skyfm.errors.DataFormatError` naming ``file`` and both modalities when
+    the observations read from it are not of the index's modality ``expected`` (a light-curve
+    CSV read as a catalogue, a spectrum queried against light curves, ...). ``expected=None``
+    (unknown) checks only that the file holds one modality."""
+    from skyfm.discover.embed import detect_modality
+    from skyfm.errors import DataFormatError
+
+    try:
+        got = detect_modality(list(observations))
+    except DataFormatError as exc:
+        raise DataFormatError(f"cannot query a {expected} index with it: {exc}", file=file,
+                              field="observations", expected=f"{expected} observations") from exc
+    if expected is not None and got != expected:
+        kinds = {type(o).__name__ for o in observations}
+        raise DataFormatError(
+            f"read as {got} ({', '.join(sorted(kinds))}) but the index holds {expected} "
+            f"embeddings", file=file, field="modality",
+            expected=f"a {expected} file (or pass the reader a format that reads it as one)")
+
+
+def queryable(observations: Sequence, modality: str) -> tuple[list, list[tuple[str, str]]]:
+    """(observations that can be embedded for a query, ``[(name, reason)]`` of those that
+    cannot — no valid point, all pixels masked; :mod:`skyfm.discover.quality`'s rules).
+    Catalogues pass through whole (their rows are checked when embedded)."""
+    from skyfm.discover.quality import triage
+
+    obs = list(observations)
+    if modality == "table":
+        return obs, []
+    tri = triage(obs, modality)
+    kept = [o for o, k in zip(obs, tri.keep) if k]
+    skipped = [(str(o.object_id or f"[{i}]"), r)
+               for i, (o, k, r) in enumerate(zip(obs, tri.keep, tri.reason)) if not k]
+    return kept, skipped

@@ -2,9 +2,15 @@
 
 Files written under ``out_dir`` (the interface other tools read):
 
-- ``candidates.csv`` — every object once: ``object_id, score, rank, epistemic, aleatoric,
-  neighbours, reason`` (rank 1 = most unusual; ``neighbours`` = ids of the nearest ordinary
-  objects joined by ``;``), then ``label`` and one ``score_<scorer>`` percentile column per scorer;
+- ``candidates.csv`` — every scored object once: ``object_id, score, rank, epistemic, aleatoric,
+  neighbours, reason, quality`` (rank 1 = most unusual; ``neighbours`` = ids of the nearest
+  ordinary objects joined by ``;``; ``quality`` is ``ok`` or why the data are thin, e.g.
+  ``few_points`` — such objects carry uncertainties of at least 0.29, see
+  :mod:`skyfm.discover.quality`), then ``label`` and one ``score_<scorer>`` percentile column per
+  scorer;
+- ``skipped.csv`` — ``object_id, reason`` of every object that could not be scored (e.g.
+  ``0 valid points``, ``all pixels masked``): objects in = scored + skipped, always (the three
+  counts are in ``summary.json``: ``n_in``, ``n_scored``, ``n_skipped``);
 - ``embeddings.npy`` — (N, D) float32, rows in the order of ``object_ids.txt`` (one id a line);
 - ``embedder.json`` + ``embedder.npz`` — the fitted embedder (settings, scalers, PCA; no pickle):
   :func:`skyfm.discover.embed.load_embedder` re-embeds new observations the same way;
@@ -25,11 +31,32 @@ import pandas as pd
 
 from skyfm.discover.embed import as_list, detect_modality, ensure_ids, make_embedder
 from skyfm.discover.ensemble import DEFAULT_SCORERS, ScoreEnsemble
+from skyfm.discover.quality import (
+    check_accounting,
+    no_shape_fit,
+    raise_thin_uncertainty,
+    thin_note,
+    triage,
+)
 from skyfm.discover.scorers import is_missing, percentile_of
+from skyfm.errors import SkyfmError
 
-__all__ = ["CANDIDATE_COLUMNS", "discover", "score_observations"]
+__all__ = ["CANDIDATE_COLUMNS", "NothingToScoreError", "discover", "score_observations"]
 
-CANDIDATE_COLUMNS = ["object_id", "score", "rank", "epistemic", "aleatoric", "neighbours", "reason"]
+KINDS = ("auto", "transient", "general")
+CANDIDATE_COLUMNS = ["object_id", "score", "rank", "epistemic", "aleatoric", "neighbours", "reason",
+                     "quality"]
+
+
+class NothingToScoreError(SkyfmError):
+    """Every object of the set was skipped (``skipped``: the ``skipped.csv`` rows)."""
+
+    def __init__(self, skipped: pd.DataFrame, n_in: int):
+        self.skipped = skipped
+        self.n_in = n_in
+        reasons = skipped["reason"].value_counts().head(3)
+        why = "; ".join(f"{c} x {r!r}" for r, c in reasons.items())
+        super().__init__(f"none of the {n_in} object(s) can be scored ({why})")
 
 
 def _labels(obs: list) -> np.ndarray | None:
@@ -51,18 +78,46 @@ def recon_input(embedder, obs, errors: np.ndarray | None) -> np.ndarray | None:
 def score_observations(observations, *, modality: str | None = None, embedder=None,
                        scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
                        fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
-                       use_labels: bool = True, seed: int = 0,
+                       use_labels: bool = True, seed: int = 0, kind: str = "auto",
                        progress: Callable[[int], None] | None = None) -> dict:
     """The numeric part of :func:`discover` (no files): a dict with ``obs``, ``ids``, ``X``,
     ``embedder``, ``ensemble``, ``components`` (per-scorer percentiles), ``score``,
-    ``epistemic``, ``aleatoric``, ``labels``, ``timings``."""
+    ``epistemic``, ``aleatoric``, ``labels``, ``timings``, ``quality`` (per scored object),
+    ``skipped`` (the ``skipped.csv`` rows) and ``n_in``. ``obs``/``ids`` are the scored objects.
+
+    ``kind`` (light curves, default embedder only): ``'transient'`` embeds the transient shape
+    features (:mod:`skyfm.features.transients`: rise, decline, peak magnitudes and colours)
+    without the encoder, ``'general'`` the encoder and periodic features, ``'auto'`` picks
+    ``'transient'`` when :func:`skyfm.features.transients.looks_transient` says the set is one
+    of transients (single season).
+    Raises :class:`NothingToScoreError` when every object is skipped."""
     t = {}
     t0 = time.perf_counter()
-    obs = as_list(observations)
-    ids = ensure_ids(obs)
-    modality = modality or detect_modality(obs)
-    emb = embedder if embedder is not None else make_embedder(modality)
+    obs_in = as_list(observations)
+    ids_in = ensure_ids(obs_in)
+    modality = modality or detect_modality(obs_in)
+    tri = triage(obs_in, modality)
+    obs = [o for o, k in zip(obs_in, tri.keep) if k]
+    ids = [i for i, k in zip(ids_in, tri.keep) if k]
+    quality = tri.kept_quality()
+    skipped = tri.skipped(ids_in)
+    check_accounting(len(obs_in), len(obs), len(skipped))
+    if not obs:
+        raise NothingToScoreError(skipped, len(obs_in))
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if embedder is None and modality == "lightcurve":
+        from skyfm.features.transients import looks_transient
+
+        if kind == "transient" or (kind == "auto" and looks_transient(obs)):
+            emb = make_embedder(modality, transient=True, encoder=None)
+        else:
+            emb = make_embedder(modality)
+    else:
+        emb = embedder if embedder is not None else make_embedder(modality)
     X = emb.fit_transform(obs)
+    if getattr(emb, "transient", False):
+        quality = no_shape_fit(quality, emb.features(obs), emb.feature_names_)
     t["embed"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     recon = recon_input(emb, obs, emb.reconstruction_error(obs)) if "recon" in scorers else None
@@ -81,23 +136,25 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     from skyfm.discover.uncertainty import aleatoric, epistemic
 
     t1 = time.perf_counter()
-    epi = epistemic(ens)
+    epi = raise_thin_uncertainty(epistemic(ens), quality)
     t["epistemic"] = time.perf_counter() - t1
     t1 = time.perf_counter()
-    alea = aleatoric(obs, emb, ens, n_draws=n_noise, seed=seed + 1)
+    alea = raise_thin_uncertainty(aleatoric(obs, emb, ens, n_draws=n_noise, seed=seed + 1),
+                                  quality)
     t["aleatoric"] = time.perf_counter() - t1
     if progress:
         progress(1)
     return {"obs": obs, "ids": ids, "X": X, "embedder": emb, "ensemble": ens,
             "components": pct, "raw": comp, "score": score, "epistemic": epi, "aleatoric": alea,
-            "labels": y, "modality": modality, "recon": recon, "timings": t}
+            "labels": y, "modality": modality, "recon": recon, "timings": t,
+            "quality": quality, "skipped": skipped, "n_in": len(obs_in)}
 
 
 def discover(observations, out_dir: str | Path | None = None, *, modality: str | None = None,
              embedder=None, scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
              fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
              n_neighbours: int = 5, top: int = 20, use_labels: bool = True,
-             report: bool = True, map_method: str = "pca", seed: int = 0,
+             report: bool = True, map_method: str = "pca", seed: int = 0, kind: str = "auto",
              progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Rank every object of ``observations`` by how unusual it is, explain the top ones.
 
@@ -108,6 +165,8 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         more labelled classes the open-set scorer joins in
     out_dir : where the files are written (see module docstring); ``None`` writes nothing
     scorers : among ``knn``, ``iforest``, ``recon`` (X-model reconstruction), ``openset``
+    kind : light curves: ``'auto'`` / ``'transient'`` / ``'general'`` (see
+        :func:`score_observations`)
     fusion : ``'rank'`` (mean percentile) or ``'zscore'``
     n_members : ensemble size for the epistemic uncertainty; ``n_noise`` noise re-draws for
         the aleatoric one (each re-embeds the data set)
@@ -127,10 +186,13 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     from skyfm.discover.explain import ordinary_neighbours, plot_candidate, reasons, safe_filename
 
     t0 = time.perf_counter()
-    res = score_observations(observations, modality=modality, embedder=embedder,
-                             scorers=scorers, weights=weights, fusion=fusion, k=k,
-                             n_members=n_members, n_noise=n_noise, use_labels=use_labels,
-                             seed=seed, progress=progress)
+    try:
+        res = score_observations(observations, modality=modality, embedder=embedder,
+                                 scorers=scorers, weights=weights, fusion=fusion, k=k,
+                                 n_members=n_members, n_noise=n_noise, use_labels=use_labels,
+                                 seed=seed, kind=kind, progress=progress)
+    except NothingToScoreError as exc:
+        return _nothing_scored(exc, out_dir, t0)
     obs, ids, X, score, emb = res["obs"], res["ids"], res["X"], res["score"], res["embedder"]
     n = len(obs)
     timings = res["timings"]
@@ -143,6 +205,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     if "openset" in ens.active_:
         predicted = ens.fitted_["openset"].predict(X)
     why, _ = reasons(F, names, nb_idx, res["components"], score, res["labels"], predicted)
+    why = [thin_note(q) + w for q, w in zip(res["quality"], why)]
     order = np.argsort(-score, kind="stable")
     rank = np.empty(n, int)
     rank[order] = np.arange(1, n + 1)
@@ -151,13 +214,14 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         "object_id": ids, "score": score, "rank": rank, "epistemic": res["epistemic"],
         "aleatoric": res["aleatoric"],
         "neighbours": [";".join(idarr[nb_idx[i, :n_neighbours]]) for i in range(n)],
-        "reason": why,
+        "reason": why, "quality": res["quality"],
     })
     if res["labels"] is not None:
         df["label"] = [None if is_missing(v) else str(v) for v in res["labels"]]
     for name, p in res["components"].items():
         df[f"score_{name}"] = p
     df = df.iloc[order].reset_index(drop=True)
+    df.attrs["skipped"], df.attrs["n_in"] = res["skipped"], res["n_in"]
     timings["explain"] = time.perf_counter() - t1
     if progress:
         progress(1)
@@ -166,6 +230,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "candidates.csv", index=False)
+    res["skipped"].to_csv(out / "skipped.csv", index=False)
     np.save(out / "embeddings.npy", np.asarray(X, np.float32))
     (out / "object_ids.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
     from skyfm.discover.embed import save_embedder
@@ -192,7 +257,9 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     info = {"n": n, "modality": res["modality"], "encoder": getattr(emb, "info_", {}).get(
         "encoder", type(emb).__name__), "scorers": list(ens.active_), "dropped": ens.dropped_,
         "fusion": fusion, "n_members": n_members, "n_noise": n_noise, "seed": seed,
-        "embedding_dim": int(X.shape[1])}
+        "embedding_dim": int(X.shape[1]),
+        "transient_features": bool(getattr(emb, "transient", False))}
+    info |= counts(res["n_in"], n, res["skipped"])
     if report:
         from skyfm.discover.report import embedding_map, score_histogram, write_report
 
@@ -208,4 +275,28 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     (out / "summary.json").write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
     if progress:
         progress(1)
+    return df
+
+
+def counts(n_in: int, n_scored: int, skipped: pd.DataFrame) -> dict:
+    """``summary.json``'s accounting: objects in = scored + skipped (checked)."""
+    check_accounting(n_in, n_scored, len(skipped))
+    return {"n_in": n_in, "n_scored": n_scored, "n_skipped": len(skipped),
+            "skipped_reasons": {str(r): int(c) for r, c in
+                                skipped["reason"].value_counts().items()}}
+
+
+def _nothing_scored(exc: NothingToScoreError, out_dir, t0: float) -> pd.DataFrame:
+    """Every object was skipped: an empty ``candidates.csv``, ``skipped.csv`` with the
+    reasons, and ``summary.json`` with the counts."""
+    df = pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(out / "candidates.csv", index=False)
+        exc.skipped.to_csv(out / "skipped.csv", index=False)
+        info = {"n": 0, **counts(exc.n_in, 0, exc.skipped),
+                "seconds": round(time.perf_counter() - t0, 3)}
+        (out / "summary.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    df.attrs["skipped"], df.attrs["n_in"] = exc.skipped, exc.n_in
     return df

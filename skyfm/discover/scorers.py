@@ -129,9 +129,14 @@ class ReconstructionScorer:
             from sklearn.linear_model import HuberRegressor
 
             le, C = self._split(E)
-            self.c_center_ = np.nanmedian(C, axis=0)
-            C = np.where(np.isfinite(C), C, self.c_center_)
-            self.model_ = HuberRegressor(max_iter=500).fit(C, le)
+            # a covariate no fitted object has (e.g. a band's amplitude when every curve has
+            # one point in it) says nothing: leave it out rather than impute it from nothing
+            self.c_keep_ = np.isfinite(C).any(axis=0)
+            if self.c_keep_.any():
+                C = C[:, self.c_keep_]
+                self.c_center_ = np.nanmedian(C, axis=0)
+                C = np.where(np.isfinite(C), C, self.c_center_)
+                self.model_ = HuberRegressor(max_iter=500).fit(C, le)
         return self
 
     @staticmethod
@@ -146,6 +151,7 @@ class ReconstructionScorer:
         le, C = self._split(E)
         if self.model_ is None or C is None:
             return le
+        C = C[:, self.c_keep_]
         C = np.where(np.isfinite(C), C, self.c_center_)
         return le - self.model_.predict(C)
 

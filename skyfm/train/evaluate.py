@@ -51,6 +51,21 @@ def load_labelled(path, **read_kw) -> list:
     return lcs
 
 
+def _usable(lcs: Sequence) -> tuple[list, list[dict], int]:
+    """(curves that can be embedded, ``[{object_id, reason}]`` of those that cannot — no
+    valid point —, number of thin curves among the kept ones): the rules of
+    :mod:`skyfm.discover.quality`; every curve is kept or listed, none is lost."""
+    from skyfm.discover.quality import THIN_FLAGS, check_accounting, triage
+
+    lcs = list(lcs)
+    tri = triage(lcs, "lightcurve")
+    kept = [o for o, k in zip(lcs, tri.keep) if k]
+    skipped = [{"object_id": str(o.object_id), "reason": r}
+               for o, k, r in zip(lcs, tri.keep, tri.reason) if not k]
+    check_accounting(len(lcs), len(kept), len(skipped))
+    return kept, skipped, int(np.isin(tri.kept_quality(), THIN_FLAGS).sum())
+
+
 def parse_settings(text: str) -> list[int | str]:
     out: list[int | str] = []
     for part in str(text).split(","):
@@ -81,7 +96,11 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     with their own seeds) on the same labelled subsets; with it,
     the ``all`` setting also runs ``n_draws`` times (same labels, other seeds), so the
     seed-to-seed spread of the fine-tuning and the boosted trees is in ``macro_f1_std``.
-    ``progress(description, total)`` returns an ``advance(k)`` callback (optional)."""
+    ``progress(description, total)`` returns an ``advance(k)`` callback (optional).
+
+    Curves without a valid point are left out of both sets and listed in ``skipped``
+    (``object_id, reason``); ``n_in`` = ``n_train``/``n_test`` + skipped, and ``n_thin``
+    counts the kept curves with fewer than 5 points in every band."""
     from skyfm.features.lightcurves import (
         GradientBoostedBaseline,
         choose_bands,
@@ -93,6 +112,8 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     def bar(desc, total):
         return progress(desc, total) if progress else None
 
+    train, skipped_train, thin_train = _usable(train)
+    test, skipped_test, thin_test = _usable(test)
     enc = encoder if isinstance(encoder, LightCurveEncoder) else \
         LightCurveEncoder.from_pretrained(encoder)
     ytr = np.array([str(o.label) for o in train])
@@ -149,7 +170,10 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
                                      for c in map(str, classes)},
                 "n_draws": draws,
             })
+    n_in = {"train": len(train) + len(skipped_train), "test": len(test) + len(skipped_test)}
     return {"rows": rows, "n_train": len(train), "n_test": len(test), "classes": classes,
+            "n_in": n_in, "skipped": {"train": skipped_train, "test": skipped_test},
+            "n_thin": {"train": thin_train, "test": thin_test},
             "encoder": str(encoder) if isinstance(encoder, (str, Path)) else "custom",
             "skyfm_head": "logistic regression (C=0.1) on frozen embeddings",
             "skyfm_hybrid_head": "geometric mean (weight 0.5) of the skyfm probe's and the "
@@ -166,7 +190,14 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
 def rich_table(result: dict):
     from rich.table import Table
 
-    t = Table(title=f"skyfm evaluate (train {result['n_train']}, test {result['n_test']})")
+    title = f"skyfm evaluate (train {result['n_train']}, test {result['n_test']})"
+    if "skipped" in result:
+        sk, thin = result["skipped"], result["n_thin"]
+        title = (f"skyfm evaluate: train {result['n_in']['train']} in = {result['n_train']} "
+                 f"used ({thin['train']} thin) + {len(sk['train'])} skipped; test "
+                 f"{result['n_in']['test']} in = {result['n_test']} scored ({thin['test']} "
+                 f"thin) + {len(sk['test'])} skipped")
+    t = Table(title=title)
     for col in ("labels/class", "method", "macro-F1", "± std", "accuracy"):
         t.add_column(col, justify="right")
     for r in result["rows"]:

@@ -15,7 +15,7 @@ FAST = {"n_members": 3, "n_noise": 1, "top": 3}
 
 
 def _check_candidates(df: pd.DataFrame, ids: list[str]) -> None:
-    assert list(df.columns[:7]) == CANDIDATE_COLUMNS
+    assert list(df.columns[:len(CANDIDATE_COLUMNS)]) == CANDIDATE_COLUMNS
     assert sorted(df["object_id"]) == sorted(ids)  # every object exactly once
     assert sorted(df["rank"]) == list(range(1, len(ids) + 1))
     assert (np.diff(df["score"].to_numpy()) <= 1e-12).all()  # sorted by rank = by score
