@@ -32,7 +32,8 @@ def _b(name: str, nm: float, system: str) -> Band:
     return Band(name, nm * u.nm, system)
 
 
-# Wavelengths agree with lightcurve_tokens.BAND_WAVELENGTH_NM (a test checks it).
+# The light-curve tokenizer builds its wavelength table (lightcurve_tokens.BAND_WAVELENGTH_NM)
+# from this one: changing a wavelength here changes what the shipped encoder sees.
 BANDS: dict[str, Band] = {b.name: b for b in (
     _b("u", 367.0, "SDSS/LSST"), _b("g", 482.0, "SDSS/ZTF/LSST"), _b("r", 622.0, "SDSS/ZTF/LSST"),
     _b("i", 755.0, "SDSS/ZTF/LSST"), _b("z", 869.0, "SDSS/LSST"), _b("y", 971.0, "LSST"),

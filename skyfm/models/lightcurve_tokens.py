@@ -32,21 +32,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skyfm.data.bands import BANDS, PLACEHOLDERS
 from skyfm.timeseries.period import estimate_period, estimate_periods
 
-# Effective wavelengths (nm) of common photometric bands; survey prefixes are stripped first.
+# Effective wavelengths (nm) by band name, from the one band table (:mod:`skyfm.data.bands`);
+# survey prefixes are stripped first. ``K`` is 2MASS Ks; placeholders ("x": one unnamed band)
+# sit at DEFAULT_WAVELENGTH_NM.
+DEFAULT_WAVELENGTH_NM = 600.0
 BAND_WAVELENGTH_NM: dict[str, float] = {
-    "u": 367.0, "g": 482.0, "r": 622.0, "i": 755.0, "z": 869.0, "y": 971.0,
-    "U": 365.0, "B": 445.0, "V": 551.0, "R": 658.0, "I": 806.0,
-    "J": 1235.0, "H": 1662.0, "K": 2159.0, "Ks": 2159.0,
-    "G": 640.0, "BP": 511.0, "RP": 777.0, "c": 530.0, "o": 679.0,  # Gaia, ATLAS cyan/orange
-    "W1": 3353.0, "W2": 4603.0, "NUV": 231.0, "FUV": 153.0, "TESS": 786.0, "Kp": 640.0,
-    "clear": 600.0, "white": 600.0, "x": 600.0,
+    **{name: float(b.wavelength.to_value("nm")) for name, b in BANDS.items()},
+    "K": float(BANDS["Ks"].wavelength.to_value("nm")),
+    **{name: DEFAULT_WAVELENGTH_NM for name in PLACEHOLDERS},
 }
 _LSST_ORDER = "ugrizy"  # PLAsTiCC-style integer passbands 0..5
 _PREFIX = re.compile(r"^(ztf|lsst|sdss|ps1|panstarrs|decam|des|eros|macho|ogle|gaia|atlas|"
                      r"tess|kepler|wise|2mass|galex|snls|csp|swift|hsc)[_\-\s:]?", re.IGNORECASE)
-DEFAULT_WAVELENGTH_NM = 600.0
 N_CTX = 6      # context features
 N_BANDF = 4    # band-summary features (besides the wavelength)
 
