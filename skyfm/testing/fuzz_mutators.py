@@ -159,7 +159,7 @@ def _isnan(v) -> bool:
 
 
 def _as_float(v) -> float | None:
-    if isinstance(v, bool):
+    if isinstance(v, bool) or (isinstance(v, str) and "_" in v):  # float() takes "1_000"
         return None
     try:
         return float(v)
