@@ -30,6 +30,8 @@ def main(argv=None) -> int:
                     help="address-space cap: a reader allocating more than any of these small "
                          "files justifies gets MemoryError (an escape) instead of the machine's "
                          "memory (0 = no cap)")
+    ap.add_argument("--discover-every", type=int, default=50,
+                    help="run a minimal discover() on every k-th input (0: never)")
     ap.add_argument("--summary-only", action="store_true", help="no per-pair table")
     args = ap.parse_args(argv)
     if not args.data or not Path(args.data).is_dir():
@@ -55,7 +57,8 @@ def main(argv=None) -> int:
     Path(args.out).mkdir(parents=True, exist_ok=True)
     rep = fuzz(args.n, args.seed, data_dir=args.data, seeds=seeds, out_dir=args.out,
                mutators=args.mutators.split(",") if args.mutators else None,
-               time_limit=args.time_limit, progress=progress)
+               time_limit=args.time_limit, discover_every=args.discover_every,
+               progress=progress)
     print(rep.render(per_pair=not args.summary_only))
     return 1 if rep.bad() else 0
 

@@ -58,6 +58,7 @@ class Result:
     stage: str = ""             # read, summary, convert, reload
     error: str = ""             # exception type and message
     where: str = ""             # innermost skyfm frame (module:line) of an escape
+    reader: str = ""            # the reader detect_format picks ("" if it raised)
     note: str = ""
     seconds: float = 0.0
     reproducer: str | None = None
@@ -162,8 +163,17 @@ def _names_input(msg: str, folder: Path, case: Case) -> bool:
     return any(Path(rel).name in msg for rel in case.files)
 
 
+def _reader(case: Case, folder: Path) -> str:
+    from skyfm.data.io import detect_format
+
+    try:
+        return detect_format(write_case(case, folder / "in"))
+    except Exception:  # noqa: BLE001 - read() reports it; here it only labels the result
+        return ""
+
+
 def run_case(case: Case, folder: Path, *, time_limit: float | None = 10.0,
-             convert: bool = True) -> tuple[str, str, str, str]:
+             convert: bool = True, discover: bool = False) -> tuple[str, str, str, str]:
     """Write ``case`` under ``folder``, read it and classify: (outcome, stage, error, where)."""
     from skyfm.cli.data_cmd import summarize
     from skyfm.data import read
@@ -184,6 +194,12 @@ def run_case(case: Case, folder: Path, *, time_limit: float | None = 10.0,
                     write_dataset(obs, folder / "out", image_format="fits")
                     stage = "reload"
                     load_dataset(folder / "out")
+                if discover and len(obs):
+                    from skyfm.discover.pipeline import discover as run_discover
+
+                    stage = "discover"  # the cheapest settings: this checks input handling
+                    run_discover(obs, None, report=False, scorers=("knn",), n_members=1,
+                                 n_noise=0, top=1)
         except _Hang as exc:
             return "hang", stage, str(exc), _where(exc)
         except SkyfmError as exc:
@@ -201,9 +217,13 @@ def run_case(case: Case, folder: Path, *, time_limit: float | None = 10.0,
 
 def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] | None = None,
          mutators: list[str] | None = None, out_dir: str | Path | None = None,
-         time_limit: float | None = 10.0, convert_every: int = 3,
+         time_limit: float | None = 10.0, convert_every: int = 3, discover_every: int = 0,
          progress=None) -> FuzzReport:
-    """Try ``n`` inputs; reproducers of escapes/silent/hangs go under ``out_dir`` if given."""
+    """Try ``n`` inputs; reproducers of escapes/silent/hangs go under ``out_dir`` if given.
+
+    Every ``convert_every``-th input is also converted to the generic layout and read back;
+    every ``discover_every``-th (0: none) also goes through a minimal ``discover`` run.
+    """
     import skyfm.data.io as io_mod
 
     seeds = build_seeds(data_dir) if seeds is None else seeds
@@ -223,9 +243,12 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
                 continue
             folder = work / f"c{i}"
             t1 = time.perf_counter()
+            reader = _reader(case, folder)
             outcome, stage, err, where = run_case(case, folder, time_limit=time_limit,
-                                                  convert=i % convert_every == 0)
-            res = Result(i, seed.name, mut, outcome, stage, err, where, case.note,
+                                                  convert=i % convert_every == 0,
+                                                  discover=bool(discover_every) and
+                                                  i % discover_every == 0)
+            res = Result(i, seed.name, mut, outcome, stage, err, where, reader, case.note,
                          time.perf_counter() - t1)
             key = (seed.name, mut, outcome, err.split(":")[0], where)
             if out_dir is not None and outcome not in ("ok", "clean") and key not in kept:

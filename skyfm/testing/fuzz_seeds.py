@@ -228,7 +228,7 @@ def build_seeds(data_dir: str | Path) -> list[Seed]:
                  "spectral_data.csv": sd}
         seeds.append(Seed("spex", "spectra/" + fname, files))
         seeds.append(Seed("spex_table", "spectral_data.csv", files, table="csv", target="dir",
-                          required=("DATA_KEY", "DATA_FILE")))
+                          required=("DATA_KEY", "SPEX_TYPE")))
     if has("spectra_desi_edr_specutils_testdata", "coadd-sv3-dark-26065.fits"):
         p = root / "spectra_desi_edr_specutils_testdata" / "coadd-sv3-dark-26065.fits"
         seeds.append(Seed("desi", "coadd-sv3-dark-26065.fits",
