@@ -30,7 +30,7 @@ def main(argv=None) -> int:
                     help="address-space cap: a reader allocating more than any of these small "
                          "files justifies gets MemoryError (an escape) instead of the machine's "
                          "memory (0 = no cap)")
-    ap.add_argument("--discover-every", type=int, default=50,
+    ap.add_argument("--discover-every", type=int, default=100,
                     help="run a minimal discover() on every k-th input (0: never)")
     ap.add_argument("--summary-only", action="store_true", help="no per-pair table")
     args = ap.parse_args(argv)

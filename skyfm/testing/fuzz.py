@@ -95,14 +95,20 @@ class FuzzReport:
         lines.append(f"{'TOTAL':24} {'':18} {len(self.results):6d} " +
                      " ".join(f"{tot.get(o, 0):7d}" for o in OUTCOMES))
         lines.append(f"wall time {self.wall_s:.1f} s, run seed {self.seed}")
+        by = collections.Counter(
+            (r.outcome, r.where.split(":")[0] if r.outcome != "silent" else f"reader {r.reader}")
+            for r in self.bad())
+        for (outcome, where), k in sorted(by.items()):
+            lines.append(f"{outcome:8} {k:5d}  {where}")
         seen = set()
         for r in self.bad():
             key = (r.seed, r.mutator, r.outcome, r.error.split(":")[0], r.where)
             if key in seen:
                 continue
             seen.add(key)
+            first = (r.error.splitlines() or [""])[0][:200]
             lines.append(f"{r.outcome.upper()} #{r.index} {r.seed}/{r.mutator} [{r.stage}] "
-                         f"{r.error[:200]}  at {r.where}  ({r.note[:120]})" +
+                         f"{first}  at {r.where}  ({r.note[:120]})" +
                          (f"\n    reproducer: {r.reproducer}" if r.reproducer else ""))
         return "\n".join(lines)
 
@@ -167,7 +173,9 @@ def _reader(case: Case, folder: Path) -> str:
     from skyfm.data.io import detect_format
 
     try:
-        return detect_format(write_case(case, folder / "in"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return detect_format(write_case(case, folder / "in"))
     except Exception:  # noqa: BLE001 - read() reports it; here it only labels the result
         return ""
 
@@ -203,7 +211,8 @@ def run_case(case: Case, folder: Path, *, time_limit: float | None = 10.0,
         except _Hang as exc:
             return "hang", stage, str(exc), _where(exc)
         except SkyfmError as exc:
-            named = _names_input(str(exc), folder, case)
+            # discover works on observations in memory: its errors name the field, not a file
+            named = stage == "discover" or _names_input(str(exc), folder, case)
             return ("clean" if named else "unnamed"), stage, \
                 f"{type(exc).__name__}: {exc}", _where(exc)
         except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - classified

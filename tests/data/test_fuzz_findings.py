@@ -158,3 +158,12 @@ def test_fits_image_with_unparsable_card_reads_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="SECPIX"):  # was astropy VerifyError
         obs = read(p)
     assert obs[0].data.shape[-2:] == (4, 4) and obs[0].pixel_scale is None
+
+
+def test_plasticc_metadata_without_target_is_reported(tmp_path):
+    d = write_plasticc(tmp_path / "p")
+    md = pd.read_parquet(d / "plasticc_train_metadata.parquet")
+    md.drop(columns=["target"]).to_parquet(d / "plasticc_train_metadata.parquet")
+    obs = read(d)
+    assert all(lc.label is None for lc in obs)
+    assert any("no 'target' column" in w for w in obs.report.warnings)

@@ -110,6 +110,9 @@ def read_plasticc(path, *, limit: int | None = None, strict: bool = False,
             if nolab:
                 report.warnings.append(f"{meta_path}: {nolab} object(s) without a target "
                                        "(label None)")
+        else:
+            report.warnings.append(f"{meta_path}: no 'target' column; the light curves are "
+                                   "unlabelled")
         for d in meta.values():
             for k, v in d.items():
                 d[k] = v.item() if hasattr(v, "item") else v
