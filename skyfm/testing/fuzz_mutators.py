@@ -330,7 +330,9 @@ def m_boolean_column(seed, rng):
                 b = rng.random() < 0.5
                 r[j] = b if seed.table == "parquet" else str(b)
         name = _names(seed, header, rows)[j]
-        return header, rows, name in seed.required, f"column {name!r} boolean"
+        # booleans are wrong for measurements; as ids ("True", "False") they stay ids
+        measured = name in seed.required and "id" not in name.lower()
+        return header, rows, measured, f"column {name!r} boolean"
     return _table_case(seed, rng, edit)
 
 

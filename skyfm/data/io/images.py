@@ -18,8 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from skyfm.data.io._checks import numeric, unique_columns
-from skyfm.data.io._common import (DataQualityWarning, Progress, check_file, finish, new_report,
-                                   wrap_errors)
+from skyfm.data.io._common import (
+    DataQualityWarning,
+    Progress,
+    check_file,
+    finish,
+    new_report,
+    wrap_errors,
+)
 from skyfm.data.observations import Image, Provenance
 from skyfm.errors import DataFormatError
 
