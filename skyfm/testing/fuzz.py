@@ -228,7 +228,8 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
          mutators: list[str] | None = None, out_dir: str | Path | None = None,
          time_limit: float | None = 10.0, convert_every: int = 3, discover_every: int = 0,
          progress=None) -> FuzzReport:
-    """Try ``n`` inputs; reproducers of escapes/silent/hangs go under ``out_dir`` if given.
+    """Try ``n`` inputs (cases a mutator cannot make are skipped and not counted);
+    reproducers of escapes/silent/hangs go under ``out_dir`` if given.
 
     Every ``convert_every``-th input is also converted to the generic layout and read back;
     every ``discover_every``-th (0: none) also goes through a minimal ``discover`` run.
@@ -246,7 +247,9 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
     io_mod.SAFETY_NET = False
     work = Path(tempfile.mkdtemp(prefix="skyfm-fuzz-"))
     try:
-        for i in range(n):
+        i = -1
+        while len(report.results) < n and i < 10 * n:
+            i += 1
             seed, mut, case = make_case(all_pairs, i, run_seed)
             if case is None:  # the mutator has nothing to do on this seed file (e.g. 1 row)
                 continue

@@ -167,3 +167,21 @@ def test_plasticc_metadata_without_target_is_reported(tmp_path):
     obs = read(d)
     assert all(lc.label is None for lc in obs)
     assert any("no 'target' column" in w for w in obs.report.warnings)
+
+
+@pytest.mark.filterwarnings("ignore::astropy.utils.exceptions.AstropyUserWarning")
+def test_fits_image_cut_in_its_padding_is_reported(tmp_path):
+    from astropy.io import fits
+
+    from skyfm.data.io import DataQualityWarning
+
+    p = tmp_path / "img.fits"
+    fits.PrimaryHDU(np.arange(64 * 64, dtype=np.float32).reshape(64, 64)).writeto(p)
+    raw = p.read_bytes()
+    p.write_bytes(raw[:19500])  # header 2880 + pixels 16384 = 19264: only padding is cut
+    with pytest.warns(DataQualityWarning, match="padding"):  # was read without a word
+        obs = read(p)
+    assert obs[0].data.ravel()[-1] == 4095
+    p.write_bytes(raw[:15000])  # pixels missing
+    with pytest.raises(DataFormatError, match="img.fits"):
+        read(p)

@@ -46,7 +46,7 @@ def _theirs(r) -> bool:
 
 
 def test_fuzz_budget_tries_enough_inputs(report):
-    assert len(report.results) >= 0.9 * N_INPUTS
+    assert len(report.results) == N_INPUTS
     counts = report.counts()
     assert counts["ok"] > 100 and counts["clean"] > 100  # both paths are really exercised
     assert len({r.seed for r in report.results}) >= 20  # every kind of real file

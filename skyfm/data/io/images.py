@@ -139,7 +139,9 @@ def read_fits_image(path, *, object_id=None, dataset=None, hdu=None) -> Image:
     from astropy.wcs import WCS, FITSFixedWarning
 
     p = check_file(path)
-    with wrap_errors(p, field="HDU", expected="a valid FITS image"):
+    with wrap_errors(p, field="HDU", expected="a valid FITS image"), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         with fits.open(p, memmap=False) as hdul:
             if hdu is None:
                 idx, h = _fits_image_hdu(hdul, p)
@@ -147,6 +149,14 @@ def read_fits_image(path, *, object_id=None, dataset=None, hdu=None) -> Image:
                 idx, h = hdu, hdul[hdu]
             data = np.array(h.data, dtype=np.float32)
             header = _parsable(h.header.copy(), p)
+    for w in caught:
+        # a cut inside the pixels fails above; a cut in the last block's padding reads every
+        # pixel, with astropy's warning: say so, as the file is not what it claims to be
+        if "truncated" in str(w.message):
+            warnings.warn(f"{p}: the file ends inside the padding of its last FITS block (all "
+                          f"pixels read; {w.message})", DataQualityWarning, stacklevel=2)
+        elif issubclass(w.category, DataQualityWarning):
+            warnings.warn(w.message, w.category, stacklevel=2)
     wcs = None
     pixel_scale = None
     with warnings.catch_warnings():
