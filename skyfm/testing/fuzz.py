@@ -242,6 +242,11 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
         raise SkyfmError(f"no seed files found under {data_dir}")
     report = FuzzReport(run_seed)
     kept: set = set()
+    if discover_every:
+        # import the discovery stack (torch, sklearn) before any timer runs: an import cut
+        # short by the time limit would leave torch half-initialised for every later input
+        import skyfm.discover.pipeline  # noqa: F401
+        import skyfm.models.lightcurve  # noqa: F401
     t0 = time.perf_counter()
     old_net = io_mod.SAFETY_NET
     io_mod.SAFETY_NET = False
@@ -256,10 +261,12 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
             folder = work / f"c{i}"
             t1 = time.perf_counter()
             reader = _reader(case, folder)
-            outcome, stage, err, where = run_case(case, folder, time_limit=time_limit,
+            with_discover = bool(discover_every) and i % discover_every == 0
+            # discover embeds and fits models: it gets three times the reading limit
+            limit = time_limit * 3 if (time_limit and with_discover) else time_limit
+            outcome, stage, err, where = run_case(case, folder, time_limit=limit,
                                                   convert=i % convert_every == 0,
-                                                  discover=bool(discover_every) and
-                                                  i % discover_every == 0)
+                                                  discover=with_discover)
             res = Result(i, seed.name, mut, outcome, stage, err, where, reader, case.note,
                          time.perf_counter() - t1)
             key = (seed.name, mut, outcome, err.split(":")[0], where)
