@@ -245,8 +245,10 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
     if discover_every:
         # import the discovery stack (torch, sklearn) before any timer runs: an import cut
         # short by the time limit would leave torch half-initialised for every later input
-        import skyfm.discover.pipeline  # noqa: F401
-        import skyfm.models.lightcurve  # noqa: F401
+        import importlib
+
+        for mod in ("skyfm.discover.pipeline", "skyfm.models.lightcurve"):
+            importlib.import_module(mod)
     t0 = time.perf_counter()
     old_net = io_mod.SAFETY_NET
     io_mod.SAFETY_NET = False
