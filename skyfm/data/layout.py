@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skyfm.data.io._checks import numeric, require_rows, unique_columns
 from skyfm.data.io._common import (
     DataQualityWarning,
     Dropper,
@@ -163,8 +164,14 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
     obs_file = _first(p, ("observations.parquet", "observations.csv"))
     if obs_file is not None:
         report.files.append(str(obs_file))
+        unique_columns(obs_file)
         df = read_table_file(obs_file)
+        require_rows(df, obs_file, "light-curve point")
+        for c in ("time", "mag", "mag_err", "flux", "flux_err"):
+            if c in df.columns:
+                df[c] = numeric(df, c, obs_file)
         if "object_id" in df.columns:
+            _require_ids(df, obs_file)
             df["object_id"] = df["object_id"].astype(str)
         extra = {c[len(POINT_META_PREFIX):]: df[c].to_numpy() for c in df.columns
                  if str(c).startswith(POINT_META_PREFIX)}
@@ -213,9 +220,7 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
         if "object_id" not in df.columns:
             raise DataFormatError("no object_id column", file=tab_file, field="object_id",
                                   expected="object_id plus feature columns")
-        if df["object_id"].isna().any() or (df["object_id"].astype(str).str.strip() == "").any():
-            raise DataFormatError("empty object_id", file=tab_file, field="object_id",
-                                  expected="an id on every row")
+        _require_ids(df, tab_file)
         df["object_id"] = df["object_id"].astype(str)
         dup = df["object_id"].duplicated()
         if dup.any():
@@ -272,11 +277,17 @@ def read_spectra_table(path, *, strict: bool = False, limit: int | None = None,
 def _load_spectra(path, labels, meta, report, strict, limit, dataset, info):
     import pandas as pd
 
+    unique_columns(path)
     df = read_table_file(path)
     for c in ("object_id", "wavelength", "flux"):
         if c not in df.columns:
             raise DataFormatError(f"no column {c!r}", file=path, field=c,
                                   expected="object_id, wavelength, flux[, flux_err]")
+    require_rows(df, path, "spectrum pixel")
+    _require_ids(df, path)
+    for c in ("wavelength", "flux", "flux_err"):
+        if c in df.columns:
+            df[c] = numeric(df, c, path)
     df["object_id"] = df["object_id"].astype(str)
     codes, uniq = pd.factorize(df["object_id"], sort=False)
     if limit is not None:
@@ -342,6 +353,14 @@ def _load_spectra(path, labels, meta, report, strict, limit, dataset, info):
 
 
 POINT_META_PREFIX = "meta:"
+
+
+def _require_ids(df, path) -> None:
+    """Every row names its object (a missing id would read as the object "nan")."""
+    ids = df["object_id"]
+    if ids.isna().any() or (ids.astype(str).str.strip() == "").any():
+        raise DataFormatError("empty object_id", file=path, field="object_id",
+                              expected="an id on every row")
 
 
 def _is_point_array(v, n: int) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skyfm.data.io._checks import numeric, require_rows, unique_columns
 from skyfm.data.io._common import Dropper, Progress, build_lightcurves, finish, new_report
 from skyfm.data.io.table import read_table_file
 from skyfm.data.observations import Catalog, Provenance
@@ -40,11 +41,19 @@ def _need(df, cols, path, what):
 
 def _bands(fid, path):
     fid = np.asarray(fid)
+    if fid.dtype == bool:
+        raise DataFormatError("boolean values", file=path, field="fid",
+                              expected="1 (g), 2 (r) or 3 (i)")
     ok = np.isin(fid, list(FID_BANDS))
     if not ok.all():
         raise DataFormatError(f"unknown fid {fid[~ok][0]!r}", file=path, field="fid",
                               expected="1 (g), 2 (r) or 3 (i)")
     return np.array(["", "g", "r", "i"], dtype=object)[fid.astype(int)]
+
+
+def _table(path):
+    unique_columns(path)
+    return read_table_file(path)
 
 
 def _files(path):
@@ -74,9 +83,12 @@ def read_alerce(path, *, corrected: bool = False, limit: int | None = None,
         return read_alerce_features(p, dataset=dataset, limit=limit)
     det_path, non_path, lab_path = _files(p)
     report = new_report(*[f for f in (det_path, non_path, lab_path) if f])
-    det = read_table_file(det_path)
+    det = _table(det_path)
     vcol, ecol = ("magpsf_corr", "sigmapsf_corr") if corrected else ("magpsf", "sigmapsf")
     _need(det, ["objectId", "fid", "mjd", vcol, ecol], det_path, "detections")
+    require_rows(det, det_path, "detection")
+    for c in ("mjd", vcol, ecol):  # checked before anything reads them as numbers
+        det[c] = numeric(det, c, det_path)
     dropper = Dropper(report, det_path, strict)
     if "pid" in det.columns and "candid" in det.columns:
         det = det.sort_values(["objectId", "fid", "pid", "candid"])
@@ -94,12 +106,16 @@ def read_alerce(path, *, corrected: bool = False, limit: int | None = None,
     b = [_bands(det["fid"], det_path)]
     ul = [np.zeros(len(det), bool)]
     if non_path is not None:
-        non = read_table_file(non_path)
+        non = _table(non_path)
         _need(non, ["objectId", "fid", "diffmaglim"], non_path, "non-detections")
+        if len(non) == 0:
+            report.warnings.append(f"{non_path}: the non-detections table has no rows (no "
+                                   "upper limits read)")
+        non["diffmaglim"] = numeric(non, "diffmaglim", non_path)
         if "mjd" in non.columns:
-            tn = non["mjd"].to_numpy(float)
+            tn = numeric(non, "mjd", non_path)
         elif "jd" in non.columns:
-            tn = non["jd"].to_numpy(float) - JD_TO_MJD
+            tn = numeric(non, "jd", non_path) - JD_TO_MJD
         else:
             raise DataFormatError("no time column", file=non_path, field="jd",
                                   expected="jd or mjd")
@@ -123,7 +139,7 @@ def read_alerce(path, *, corrected: bool = False, limit: int | None = None,
         ul.append(np.ones(len(non), bool))
     labels = None
     if lab_path is not None:
-        lab = read_table_file(lab_path)
+        lab = _table(lab_path)
         _need(lab, ["objectId", "classALeRCE"], lab_path, "labels")
         labels = dict(zip(lab["objectId"].astype(str), lab["classALeRCE"]))
     lcs = build_lightcurves(
@@ -139,12 +155,13 @@ def read_alerce(path, *, corrected: bool = False, limit: int | None = None,
 def read_alerce_features(path, *, dataset=None, limit=None, **_):
     """``100_objects_features.csv`` (+ ``100_objects_labels.csv``) -> one :class:`Catalog`."""
     p = Path(path)
-    df = read_table_file(p)
+    df = _table(p)
     _need(df, ["objectId"], p, "features")
+    require_rows(df, p, "object")
     lab_path = p.with_name(p.name.replace("features", "labels"))
     label_col = None
     if lab_path.exists():
-        lab = read_table_file(lab_path)
+        lab = _table(lab_path)
         _need(lab, ["objectId", "classALeRCE"], lab_path, "labels")
         df = df.merge(lab, on="objectId", how="left")
         label_col = "classALeRCE"

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from skyfm.data.io._common import Progress, check_file, finish, new_report, wrap_errors
+from skyfm.data.io._checks import numeric, unique_columns
+from skyfm.data.io._common import (
+    DataQualityWarning,
+    Progress,
+    check_file,
+    finish,
+    new_report,
+    wrap_errors,
+)
 from skyfm.data.observations import Image, Provenance
 from skyfm.errors import DataFormatError
 
@@ -107,20 +115,48 @@ def _fits_image_hdu(hdul, path):
                           expected="an image extension with (H, W) or (B, H, W) data")
 
 
+def _parsable(header, path):
+    """The header without cards whose value cannot be parsed (each one warned about, with its
+    keyword): the pixels are still good, and reading such a card later would fail."""
+    from astropy.io.fits.verify import VerifyError
+
+    bad = []
+    for i, card in enumerate(header.cards):
+        try:
+            card.value  # noqa: B018 - parsing the value is the check
+        except (VerifyError, ValueError) as exc:
+            bad.append((i, card.keyword, exc))
+    for i, key, exc in reversed(bad):
+        del header[i]
+        warnings.warn(f"{path}: header card {key!r} ignored: its value cannot be parsed ({exc})",
+                      DataQualityWarning, stacklevel=3)
+    return header
+
+
 def read_fits_image(path, *, object_id=None, dataset=None, hdu=None) -> Image:
     """One FITS image (optionally gzipped) -> :class:`Image` with WCS and pixel scale."""
     from astropy.io import fits
     from astropy.wcs import WCS, FITSFixedWarning
 
     p = check_file(path)
-    with wrap_errors(p, field="HDU", expected="a valid FITS image"):
+    with wrap_errors(p, field="HDU", expected="a valid FITS image"), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         with fits.open(p, memmap=False) as hdul:
             if hdu is None:
                 idx, h = _fits_image_hdu(hdul, p)
             else:
                 idx, h = hdu, hdul[hdu]
             data = np.array(h.data, dtype=np.float32)
-            header = h.header.copy()
+            header = _parsable(h.header.copy(), p)
+    for w in caught:
+        # a cut inside the pixels fails above; a cut in the last block's padding reads every
+        # pixel, with astropy's warning: say so, as the file is not what it claims to be
+        if "truncated" in str(w.message):
+            warnings.warn(f"{p}: the file ends inside the padding of its last FITS block (all "
+                          f"pixels read; {w.message})", DataQualityWarning, stacklevel=2)
+        elif issubclass(w.category, DataQualityWarning):
+            warnings.warn(w.message, w.category, stacklevel=2)
     wcs = None
     pixel_scale = None
     with warnings.catch_warnings():
@@ -239,12 +275,14 @@ def read_galaxyzoo(path, *, dataset=None, size: int | None = None, limit: int | 
 
     p = Path(path)
     lab_path = p / "labels.csv"
+    unique_columns(lab_path)
     with wrap_errors(lab_path, expected="labels.csv with OBJID,CLASS"):
         lab = pd.read_csv(lab_path, dtype={"OBJID": str})
     for c in ("OBJID", "CLASS"):
         if c not in lab.columns:
             raise DataFormatError(f"no column {c!r}", file=lab_path, field=c,
                                   expected="columns OBJID,CLASS")
+    lab["CLASS"] = numeric(lab, "CLASS", lab_path, what="class numbers 0..5")
     bad = ~lab["CLASS"].isin(list(GALAXYZOO_CLASSES))
     if bad.any():
         raise DataFormatError(f"unknown class {lab['CLASS'][bad].iloc[0]!r}", file=lab_path,

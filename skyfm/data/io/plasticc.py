@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skyfm.data.io._checks import numeric, require_rows, unique_columns
 from skyfm.data.io._common import Progress, build_lightcurves, finish, new_report
 from skyfm.data.io.table import read_table_file
 from skyfm.errors import DataFormatError
@@ -65,13 +66,17 @@ def read_plasticc(path, *, limit: int | None = None, strict: bool = False,
     lc_path, meta_path = _files(path)
     if metadata is not None:
         meta_path = Path(metadata)
+    unique_columns(lc_path)
     df = _read_first_objects(lc_path, limit) if limit is not None else read_table_file(lc_path)
     need = ["object_id", "mjd", "passband", "flux", "flux_err"]
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise DataFormatError("missing column(s) " + ", ".join(missing), file=lc_path,
                               field=missing[0], expected="columns " + ", ".join(need))
-    pb = df["passband"].to_numpy()
+    require_rows(df, lc_path, "light-curve point")
+    for c in ("mjd", "flux", "flux_err"):
+        df[c] = numeric(df, c, lc_path)
+    pb = numeric(df, "passband", lc_path, what="integers 0..5 (u g r i z y)")
     bad = ~np.isin(pb, list(PASSBANDS))
     if bad.any():
         raise DataFormatError(f"unknown passband {pb[bad][0]!r}", file=lc_path, field="passband",
@@ -80,6 +85,7 @@ def read_plasticc(path, *, limit: int | None = None, strict: bool = False,
     report = new_report(lc_path, *([meta_path] if meta_path else []))
     labels, meta = None, None
     if meta_path is not None:
+        unique_columns(meta_path)
         md = read_table_file(meta_path)
         if "object_id" not in md.columns:
             raise DataFormatError("no object_id column", file=meta_path, field="object_id",
@@ -91,8 +97,22 @@ def read_plasticc(path, *, limit: int | None = None, strict: bool = False,
         keys = [k for k in META_KEYS if k in md.columns]
         meta = md[keys].to_dict("index")
         if "target" in md.columns:
-            labels = {k: CLASS_NAMES.get(int(v), str(int(v))) for k, v in md["target"].items()
+            target = pd.Series(numeric(md, "target", meta_path, what="integer class codes"),
+                               index=md.index)
+            frac = target.dropna() % 1 != 0
+            if frac.any():
+                raise DataFormatError(f"class code {target.dropna()[frac].iloc[0]} is not an "
+                                      "integer", file=meta_path, field="target",
+                                      expected="integer class codes")
+            labels = {k: CLASS_NAMES.get(int(v), str(int(v))) for k, v in target.items()
                       if not pd.isna(v)}
+            nolab = int(target.isna().sum())
+            if nolab:
+                report.warnings.append(f"{meta_path}: {nolab} object(s) without a target "
+                                       "(label None)")
+        else:
+            report.warnings.append(f"{meta_path}: no 'target' column; the light curves are "
+                                   "unlabelled")
         for d in meta.values():
             for k, v in d.items():
                 d[k] = v.item() if hasattr(v, "item") else v

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from skyfm.data.io._checks import unique_columns
 from skyfm.data.io._common import (
     Dropper,
     Progress,
@@ -136,6 +137,7 @@ def _tables(root: Path):
     sd_path, so_path = root / "spectral_data.csv", root / "source_data.csv"
     if not sd_path.exists():
         return {}
+    unique_columns(sd_path)
     with wrap_errors(sd_path, expected="SPLAT spectral_data.csv"):
         sd = pd.read_csv(sd_path, low_memory=False)
     for c in ("DATA_KEY", "SOURCE_KEY", "SPEX_TYPE"):
@@ -181,7 +183,7 @@ def read_spex(path, *, limit: int | None = None, strict: bool = False,
                               dataset=dataset, object_id=key)
         if progress is not None:
             progress(1)
-    if info:
+    if info or (root / "spectral_data.csv").exists():
         unl = sum(1 for s in out if s.label is None and not s.object_id.endswith("_ap2"))
         if unl:
             report.warnings.append(f"{unl} spectra have no SPEX_TYPE (label None)")
