@@ -105,6 +105,7 @@ def info(
     import warnings
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from skyfm.data import read
@@ -114,11 +115,11 @@ def info(
         warnings.simplefilter("ignore")
         obs = read(path, limit=limit) if limit else read(path)
     dt = time.perf_counter() - t0
-    t = Table(title=f"{path}  (read in {dt:.2f} s)", show_header=False)
+    t = Table(title=f"{escape(str(path))}  (read in {dt:.2f} s)", show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", overflow="fold")
     for k, v in summarize(obs):
-        t.add_row(k, v)
+        t.add_row(k, escape(v))  # values hold "[mag]", file names, ...: not rich markup
     Console().print(t)
 
 
