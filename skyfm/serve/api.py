@@ -219,7 +219,8 @@ def _short(text: str, n: int = 80) -> str:
 
 def _responses(*codes: int) -> dict:
     """OpenAPI ``responses`` for the error statuses a route can give (besides 422)."""
-    why = {400: "Host header not allowed", 401: "missing or wrong access token",
+    why = {400: "Host header not allowed, or a body that is not JSON",
+           401: "missing or wrong access token",
            404: "unknown object id, or no similarity index", 413: "request body too large",
            503: "the OUT directory became unreadable while serving (e.g. a damaged "
                 "feedback.csv)"}
