@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skyfm.discover import feedback as fbk
 from skyfm.errors import SkyfmError
-from skyfm.serve.rundir import check_candidates
+from skyfm.serve.rundir import check_candidates, reading
 from skyfm.serve.security import DEFAULT_MAX_BODY, LOOPBACK_NAMES, Guard
 
 __all__ = [
@@ -171,8 +171,14 @@ class _State:
         self.ranker = fbk.fit_ranker(out_dir, candidates=self.candidates)
         self.ranked = fbk.rerank(out_dir, ranker=self.ranker, candidates=self.candidates)
 
+    def feedback(self):
+        """The labels so far (``OUT/feedback.csv``); DataFormatError when it is damaged."""
+        with reading(self.out / fbk.FEEDBACK_FILE):
+            return fbk.load_feedback(self.out)
+
     def refresh(self) -> None:
-        self.ranked = fbk.rerank(self.out, ranker=self.ranker, candidates=self.candidates)
+        self.ranked = fbk.rerank(self.out, ranker=self.ranker, candidates=self.candidates,
+                                 feedback=self.feedback())
 
     def index(self):
         """The similarity index: ``index_dir``, else ``OUT/index``, else built from embeddings."""
@@ -268,7 +274,8 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
     out = Path(out_dir)
     if (out / fbk.CANDIDATES_FILE).is_file():
         check_candidates(out / fbk.CANDIDATES_FILE)
-    state = _State(out, None if index_dir is None else Path(index_dir), k_similar)
+    with reading(out / fbk.FEEDBACK_FILE):
+        state = _State(out, None if index_dir is None else Path(index_dir), k_similar)
     app = _fastapi(title="skyfm discovery", version="1",
                    description="Ranked unusual objects, human feedback and similarity search.")
     app.state.skyfm = state
@@ -299,7 +306,7 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
              responses=_responses(*_ALWAYS))
     def feedback_list() -> list[FeedbackRow]:
         return [FeedbackRow(**{k: str(v) for k, v in r.items()})
-                for r in fbk.load_feedback(state.out).to_dict(orient="records")]
+                for r in state.feedback().to_dict(orient="records")]
 
     @app.post("/api/feedback", response_model=FeedbackOut,
               responses=_responses(404, *_ALWAYS))
@@ -308,6 +315,7 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
             raise HTTPException(404, f"unknown object id {_short(item.object_id)} "
                                      f"(not in {state.out / 'candidates.csv'})")
         with state.lock:
+            state.feedback()  # never append to a damaged file: 503 before writing
             row = fbk.record_feedback(state.out, item.object_id, item.label == fbk.INTERESTING,
                                       source="web")
             state.refresh()

@@ -8,13 +8,29 @@ and the field instead.
 
 from __future__ import annotations
 
+import csv
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from skyfm.errors import DataFormatError
 
-__all__ = ["check_candidates"]
+__all__ = ["check_candidates", "reading"]
+
+
+@contextmanager
+def reading(path: Path):
+    """Turn a parser's failure on ``path`` (a CSV of the OUT directory) into a
+    :class:`DataFormatError` naming the file, instead of a bare pandas/codec error."""
+    import pandas as pd
+
+    try:
+        yield
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            csv.Error) as exc:
+        raise DataFormatError(f"not a readable CSV table ({str(exc).strip()[:200]})",
+                              file=path, expected="the file skyfm wrote there") from None
 
 
 def check_candidates(path: Path) -> None:
@@ -54,7 +70,8 @@ def check_candidates(path: Path) -> None:
             continue
         text = df[col].astype(str).str.strip()
         num = _to_float(text)
-        bad = np.isnan(num) & ~(text.str.lower().isin(["", "nan"]) if allow_empty else False)
+        blank = text.str.lower().isin(["", "nan"]).to_numpy() if allow_empty else False
+        bad = np.isnan(num) & ~np.asarray(blank, bool)
         if col == "rank":
             bad |= ~np.isnan(num) & ((num < 1) | (num != np.round(num)))
         if bad.any():
@@ -67,11 +84,8 @@ def check_candidates(path: Path) -> None:
 def _read(path: Path):
     import pandas as pd
 
-    try:
+    with reading(path):
         return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"not a readable CSV table ({str(exc).strip()[:200]})", file=path,
-                              expected="the candidates.csv `skyfm discover` writes") from None
 
 
 def _to_float(text) -> np.ndarray:
