@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from skyfm.discover import feedback as fbk
 from skyfm.errors import SkyfmError
-from skyfm.serve.rundir import check_candidates, reading
+from skyfm.serve.rundir import check_candidates, check_feedback, reading
 from skyfm.serve.security import DEFAULT_MAX_BODY, LOOPBACK_NAMES, Guard
 
 __all__ = [
@@ -173,7 +173,9 @@ class _State:
 
     def feedback(self):
         """The labels so far (``OUT/feedback.csv``); DataFormatError when it is damaged."""
-        with reading(self.out / fbk.FEEDBACK_FILE):
+        path = self.out / fbk.FEEDBACK_FILE
+        check_feedback(path)
+        with reading(path):
             return fbk.load_feedback(self.out)
 
     def refresh(self) -> None:
@@ -274,6 +276,7 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
     out = Path(out_dir)
     if (out / fbk.CANDIDATES_FILE).is_file():
         check_candidates(out / fbk.CANDIDATES_FILE)
+    check_feedback(out / fbk.FEEDBACK_FILE)
     with reading(out / fbk.FEEDBACK_FILE):
         state = _State(out, None if index_dir is None else Path(index_dir), k_similar)
     app = _fastapi(title="skyfm discovery", version="1",

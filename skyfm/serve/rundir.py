@@ -9,6 +9,7 @@ and the field instead.
 from __future__ import annotations
 
 import csv
+import io
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from skyfm.errors import DataFormatError
 
-__all__ = ["check_candidates", "reading"]
+__all__ = ["check_candidates", "check_feedback", "reading"]
 
 
 @contextmanager
@@ -79,6 +80,33 @@ def check_candidates(path: Path) -> None:
                                   file=path, field=col,
                                   expected="a whole number >= 1" if col == "rank" else
                                   "a number or an empty cell")
+
+
+def check_feedback(path: Path) -> None:
+    """Raise DataFormatError unless every complete line of ``path`` (``feedback.csv``) has
+    the header's number of fields and the header names ``object_id`` and ``label``.
+
+    An unterminated last line (a write cut short) is left to
+    :func:`skyfm.discover.feedback.load_feedback` to judge. An absent file is fine.
+    """
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with reading(path), path.open(newline="", encoding="utf-8") as fh:
+        text = fh.read()
+    complete = text if text.endswith(("\n", "\r")) else text[:max(text.rfind("\n"), 0)]
+    rows = list(csv.reader(io.StringIO(complete)))
+    if not rows:
+        return
+    header = rows[0]
+    for col in ("object_id", "label"):
+        if col not in header:
+            raise DataFormatError("column missing", file=path, field=col,
+                                  expected="columns object_id, label, timestamp, source")
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataFormatError(f"line {i} has {len(row)} fields", file=path,
+                                  expected=f"{len(header)} fields, as the header")
 
 
 def _read(path: Path):
