@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -230,6 +230,7 @@ def _responses(*codes: int) -> dict:
     why = {400: "Host header not allowed, or a body that is not JSON",
            401: "missing or wrong access token",
            404: "unknown object id, or no similarity index", 413: "request body too large",
+           422: "a query parameter the route does not take",
            503: "the OUT directory became unreadable while serving (e.g. a damaged "
                 "feedback.csv)"}
     return {c: {"model": Error, "description": why[c]} for c in codes}
@@ -244,6 +245,18 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
                "msg": str(e.get("msg", ""))[:500], "type": str(e.get("type", ""))}
               for e in exc.errors()[:20]]
     return JSONResponse(status_code=422, content={"detail": detail})
+
+
+def _strict_query(request: Request) -> None:
+    """422 for a query parameter the route does not take (a typo such as ``?limt=5`` would
+    otherwise be ignored silently). ``token`` is the access token's, always allowed."""
+    route = request.scope.get("route")
+    known = {p.alias for p in getattr(getattr(route, "dependant", None), "query_params", [])}
+    unknown = sorted({k for k in request.query_params if k not in known and k != "token"})
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", unknown[0][:MAX_ID]), "type":
+                                       "extra_forbidden", "msg": "unknown query parameter; "
+                                       f"this route takes {sorted(known) or 'none'}"}])
 
 
 def _damaged_out(request: Request, exc: SkyfmError) -> JSONResponse:
@@ -291,7 +304,10 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
     def page() -> str:
         return PAGE.replace("{{OUT}}", str(state.out.name))
 
-    @app.get("/api/candidates", response_model=CandidateList, responses=_responses(*_ALWAYS))
+    strict = [Depends(_strict_query)]
+
+    @app.get("/api/candidates", response_model=CandidateList, responses=_responses(*_ALWAYS),
+             dependencies=strict)
     def candidates(limit: int = Query(100, ge=1, le=10_000),
                    offset: int = Query(0, ge=0, le=10_000_000),
                    include_boring: bool = True) -> CandidateList:
@@ -306,13 +322,13 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
                              items=[state.candidate(r) for _, r in rows.iterrows()])
 
     @app.get("/api/feedback", response_model=list[FeedbackRow],
-             responses=_responses(*_ALWAYS))
+             responses=_responses(422, *_ALWAYS), dependencies=strict)
     def feedback_list() -> list[FeedbackRow]:
         return [FeedbackRow(**{k: str(v) for k, v in r.items()})
                 for r in state.feedback().to_dict(orient="records")]
 
     @app.post("/api/feedback", response_model=FeedbackOut,
-              responses=_responses(404, *_ALWAYS))
+              responses=_responses(404, *_ALWAYS), dependencies=strict)
     def feedback(item: FeedbackIn) -> FeedbackOut:
         if item.object_id not in state.ids:
             raise HTTPException(404, f"unknown object id {_short(item.object_id)} "
@@ -329,7 +345,7 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
                            n_feedback=int((ranked["feedback"] != "").sum()))
 
     @app.get("/api/similar/{object_id}", response_model=SimilarOut,
-             responses=_responses(404, *_ALWAYS))
+             responses=_responses(404, *_ALWAYS), dependencies=strict)
     def similar(object_id: Annotated[str, PathParam(min_length=1, max_length=MAX_ID)],
                 k: int = Query(10, ge=1, le=1000)) -> SimilarOut:
         with state.lock:
