@@ -116,7 +116,7 @@ function card(c) {
 }
 
 async function load() {
-  const r = await fetch("/api/candidates?limit=" + shown);
+  const r = await fetch("/api/candidates?limit=" + Math.min(shown, 10000));  // API's most
   if (!r.ok) { document.getElementById("status").textContent = "error " + r.status; return; }
   const data = await r.json();
   const list = document.getElementById("list");
