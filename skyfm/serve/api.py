@@ -39,6 +39,7 @@ __all__ = [
     "FeedbackIn",
     "FeedbackOut",
     "FeedbackRow",
+    "Invalid",
     "SimilarOut",
     "create_app",
 ]
@@ -92,6 +93,16 @@ class FeedbackRow(BaseModel):
 
 class Error(BaseModel):
     detail: str = Field(description="what was wrong (the request body is never echoed)")
+
+
+class Problem(BaseModel):
+    loc: list[str | int] = Field(description="where: body / query / path, then the field")
+    msg: str
+    type: str
+
+
+class Invalid(BaseModel):
+    detail: list[Problem] = Field(description="what was invalid (the input is never echoed)")
 
 
 class FeedbackOut(BaseModel):
@@ -230,13 +241,13 @@ def _responses(*codes: int) -> dict:
     why = {400: "Host header not allowed, or a body that is not JSON",
            401: "missing or wrong access token",
            404: "unknown object id, or no similarity index", 413: "request body too large",
-           422: "a query parameter the route does not take",
+           422: "an invalid value, or a query parameter the route does not take",
            503: "the OUT directory became unreadable while serving (e.g. a damaged "
                 "feedback.csv)"}
-    return {c: {"model": Error, "description": why[c]} for c in codes}
+    return {c: {"model": Invalid if c == 422 else Error, "description": why[c]} for c in codes}
 
 
-_ALWAYS = (400, 401, 413, 503)
+_ALWAYS = (400, 401, 413, 422, 503)
 
 
 def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -322,10 +333,11 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
                              items=[state.candidate(r) for _, r in rows.iterrows()])
 
     @app.get("/api/feedback", response_model=list[FeedbackRow],
-             responses=_responses(422, *_ALWAYS), dependencies=strict)
+             responses=_responses(*_ALWAYS), dependencies=strict)
     def feedback_list() -> list[FeedbackRow]:
-        return [FeedbackRow(**{k: str(v) for k, v in r.items()})
-                for r in state.feedback().to_dict(orient="records")]
+        with state.lock:  # not while a label is being appended
+            rows = state.feedback().to_dict(orient="records")
+        return [FeedbackRow(**{k: str(v) for k, v in r.items()}) for r in rows]
 
     @app.post("/api/feedback", response_model=FeedbackOut,
               responses=_responses(404, *_ALWAYS), dependencies=strict)

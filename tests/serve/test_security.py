@@ -92,8 +92,8 @@ def test_serve_command_prints_the_generated_token_once(out_dir, monkeypatch):
 
 
 def test_missing_or_wrong_token_is_401_everywhere(locked):
-    for path in ("/", "/api/candidates", "/api/feedback", "/api/similar/odd0",
-                 "/plots/odd0.png", "/docs", "/openapi.json", "/static-offline-docs/swagger-ui.css"):
+    for path in ("/", "/api/candidates", "/api/feedback", "/api/similar/odd0", "/plots/odd0.png",
+                 "/docs", "/openapi.json", "/static-offline-docs/swagger-ui.css"):
         r = locked.get(path)
         assert r.status_code == 401, path
         assert r.headers["www-authenticate"] == "Bearer" and "token" in r.json()["detail"]
@@ -268,13 +268,25 @@ def test_bad_similar_requests_are_4xx(client, path, status):
     assert r.status_code == status and "wwwwwwwwww" not in r.text
 
 
+def test_unknown_query_parameters_are_422_not_ignored(client, out_dir):
+    r = client.get("/api/candidates", params={"limt": 5})  # a typo of limit
+    assert r.status_code == 422
+    assert r.json()["detail"] == [{"loc": ["query", "limt"], "type": "extra_forbidden",
+                                   "msg": "unknown query parameter; this route takes "
+                                          "['include_boring', 'limit', 'offset']"}]
+    assert client.get("/api/feedback", params={"all": 1}).status_code == 422
+    r = client.post("/api/feedback?force=1", json={"object_id": "odd0", "label": "boring"})
+    assert r.status_code == 422 and not (out_dir / "feedback.csv").exists()
+    assert client.get("/api/candidates", params={"limit": 2, "token": "x"}).status_code == 200
+
+
 def test_the_schema_declares_every_status(client):
     schema = client.get("/openapi.json").json()
     for path, ops in schema["paths"].items():
         for op in ops.values():
-            assert {"200", "400", "401", "413", "503"} <= set(op["responses"]), path
-            if op.get("parameters") or op.get("requestBody"):
-                assert "422" in op["responses"], path
+            assert {"200", "400", "401", "413", "422", "503"} <= set(op["responses"]), path
+            assert op["responses"]["422"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Invalid"}
     assert "404" in schema["paths"]["/api/feedback"]["post"]["responses"]
     assert "404" in schema["paths"]["/api/similar/{object_id}"]["get"]["responses"]
 
