@@ -8,6 +8,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from serve_helpers import make_out_dir
 
 from skyfm.serve import create_app
 from skyfm.serve.security import Guard, allowed_hosts_for, is_loopback
@@ -16,9 +17,15 @@ TOKEN = "s3cret-token-for-tests-0123456789"
 LOCAL = "http://127.0.0.1"
 
 
-@pytest.fixture
-def client(out_dir):
-    return TestClient(create_app(out_dir), base_url=LOCAL)
+@pytest.fixture(scope="module")
+def shared_out(tmp_path_factory):
+    """One OUT directory for the read-only tests (none of them may write feedback)."""
+    return make_out_dir(tmp_path_factory.mktemp("shared") / "out")
+
+
+@pytest.fixture(scope="module")
+def client(shared_out):
+    return TestClient(create_app(shared_out), base_url=LOCAL)
 
 
 @pytest.fixture
@@ -239,12 +246,12 @@ BAD_BODIES = [
 
 
 @pytest.mark.parametrize("body", BAD_BODIES, ids=range(len(BAD_BODIES)))
-def test_bad_feedback_is_4xx_json_without_echo(client, out_dir, body):
+def test_bad_feedback_is_4xx_json_without_echo(client, shared_out, body):
     r = client.post("/api/feedback", content=body, headers={"content-type": "application/json"})
     assert r.status_code in (400, 404, 422), r.text[:300]
     assert isinstance(r.json()["detail"], (str, list))
     assert len(r.content) < 1000 and "qqqqqqqqqq" not in r.text and "99999999999" not in r.text
-    assert not (out_dir / "feedback.csv").exists()
+    assert not (shared_out / "feedback.csv").exists()
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": -1}, {"limit": 10**30},
@@ -268,7 +275,7 @@ def test_bad_similar_requests_are_4xx(client, path, status):
     assert r.status_code == status and "wwwwwwwwww" not in r.text
 
 
-def test_unknown_query_parameters_are_422_not_ignored(client, out_dir):
+def test_unknown_query_parameters_are_422_not_ignored(client, shared_out):
     r = client.get("/api/candidates", params={"limt": 5})  # a typo of limit
     assert r.status_code == 422
     assert r.json()["detail"] == [{"loc": ["query", "limt"], "type": "extra_forbidden",
@@ -276,7 +283,7 @@ def test_unknown_query_parameters_are_422_not_ignored(client, out_dir):
                                           "['include_boring', 'limit', 'offset']"}]
     assert client.get("/api/feedback", params={"all": 1}).status_code == 422
     r = client.post("/api/feedback?force=1", json={"object_id": "odd0", "label": "boring"})
-    assert r.status_code == 422 and not (out_dir / "feedback.csv").exists()
+    assert r.status_code == 422 and not (shared_out / "feedback.csv").exists()
     assert client.get("/api/candidates", params={"limit": 2, "token": "x"}).status_code == 200
 
 
