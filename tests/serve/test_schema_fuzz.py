@@ -85,3 +85,16 @@ def test_schemathesis_catches_an_undocumented_status(app):
         assert [type(e).__name__ for e in group.exceptions] == ["UndefinedStatusCode"]
     else:
         pytest.fail("schemathesis did not flag the undocumented 404")
+
+
+def test_schemathesis_catches_a_token_that_is_not_enforced(app):
+    """The harness itself: an app that declares the token but lets requests without it
+    through must fail the run (schemathesis's ignored-auth check)."""
+    for m in app.user_middleware:  # the Guard, before the app is first called
+        m.kwargs["token"] = None
+    try:
+        _fuzz(_schema(app), GenerationMode.POSITIVE, 5)
+    except FailureGroup as group:
+        assert "IgnoredAuth" in [type(e).__name__ for e in group.exceptions]
+    else:
+        pytest.fail("schemathesis did not flag the unenforced token")
