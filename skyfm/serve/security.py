@@ -6,9 +6,9 @@ docs) and answers before the app sees the request:
 * **400** when the ``Host`` header names a host that is not allowed (DNS-rebinding
   protection: loopback names by default, plus the bound host and ``--allowed-host`` names);
 * **401** when a token is configured and the request carries none or a wrong one. The token
-  is accepted as ``Authorization: Bearer <token>``, as the ``skyfm_token`` cookie, or as
-  ``?token=<token>``; opening ``/?token=<token>`` sets the cookie (HttpOnly,
-  SameSite=Strict) and redirects to ``/``, so the page's own fetches carry it;
+  is accepted as ``Authorization: Bearer <token>``, as the ``skyfm_token_PORT`` cookie, or as
+  ``?token=<token>``; opening ``/?token=<token>`` sets the cookie (``skyfm_token_PORT``,
+  HttpOnly, SameSite=Strict) and redirects to ``/``, so the page's own fetches carry it;
 * **413** when the body is larger than ``max_body`` bytes: rejected by ``Content-Length``
   before anything is read, and while streaming for chunked bodies. The body is never
   parsed nor echoed.
@@ -24,8 +24,9 @@ import re
 import secrets
 import socket
 from collections.abc import Iterable
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl, urlencode
+
+from starlette.requests import cookie_parser
 
 __all__ = [
     "COOKIE",
@@ -101,6 +102,13 @@ def allowed_hosts_for(bind_host: str, extra: Iterable[str] = ()) -> list[str]:
     return out
 
 
+def _cookie_name(scope) -> str:
+    """``skyfm_token_PORT``: cookies are shared by every port of a host, so two servers on
+    one machine must not overwrite each other's token."""
+    server = scope.get("server") or (None, None)
+    return f"{COOKIE}_{server[1]}" if server[1] else COOKIE
+
+
 def _host_name(header: str) -> str:
     """The host part of a Host header value (port and IPv6 brackets removed), lower case."""
     h = header.strip().lower()
@@ -150,13 +158,10 @@ class Guard:
         auth = headers.get(b"authorization", b"")
         if auth[:7].lower() == b"bearer ":
             bearer = auth[7:].strip()
-        if b"cookie" in headers:
-            try:
-                jar = SimpleCookie(headers[b"cookie"].decode("latin-1"))
-            except CookieError:
-                jar = SimpleCookie()
-            if COOKIE in jar:
-                cookie = jar[COOKIE].value.encode("latin-1", "replace")
+        if b"cookie" in headers:  # starlette's parser is lenient, as browsers are
+            jar = cookie_parser(headers[b"cookie"].decode("latin-1"))
+            if _cookie_name(scope) in jar:
+                cookie = jar[_cookie_name(scope)].encode("latin-1", "replace")
         qs = scope.get("query_string", b"").decode("latin-1")
         if "token=" in qs:
             for k, v in parse_qsl(qs, keep_blank_values=True):
@@ -206,8 +211,8 @@ class Guard:
                 rest = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode(
                     "latin-1"), keep_blank_values=True) if k != "token"]
                 where = "/" + ("?" + urlencode(rest) if rest else "")
-                cookie_hdr = (f"{COOKIE}={self.token.decode()}; HttpOnly; SameSite=Strict; "
-                              "Path=/").encode()
+                cookie_hdr = (f"{_cookie_name(scope)}={self.token.decode()}; HttpOnly; "
+                              "SameSite=Strict; Path=/").encode()
                 return await self._reply(send, 303, "see /", [(b"location", where.encode()),
                                                                (b"set-cookie", cookie_hdr)])
             if not any(self._matches(t) for t in (bearer, cookie, query)):

@@ -118,7 +118,7 @@ def test_the_printed_url_sets_a_cookie_the_page_then_uses(locked, out_dir):
     r = locked.get(f"/?token={TOKEN}", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"  # token leaves the URL bar
     cookie = r.headers["set-cookie"]
-    assert f"skyfm_token={TOKEN}" in cookie and "HttpOnly" in cookie
+    assert f"skyfm_token_80={TOKEN}" in cookie and "HttpOnly" in cookie  # named by port
     assert "SameSite=Strict" in cookie
     # the TestClient keeps the cookie, as a browser does: page, fetches and plots work
     page = locked.get("/")
@@ -128,6 +128,17 @@ def test_the_printed_url_sets_a_cookie_the_page_then_uses(locked, out_dir):
                                               "label": "boring"}).status_code == 200
     assert locked.get("/plots/odd0.png").status_code == 200
     assert locked.get("/docs").status_code == 200
+
+
+def test_the_cookie_is_found_among_other_apps_cookies(out_dir):
+    """Cookies are shared by all ports of 127.0.0.1 (Jupyter's and others'): a malformed
+    one must not hide skyfm's, and another port's skyfm cookie is not this server's."""
+    app = create_app(out_dir, token=TOKEN)
+    messy = f'_xsrf=2|4f|b2|1; odd="a b"c; skyfm_token_8888=other-token; skyfm_token_80={TOKEN}'
+    assert TestClient(app, base_url=LOCAL).get("/api/feedback", headers={
+        "Cookie": messy}).status_code == 200
+    assert TestClient(app, base_url=LOCAL).get("/api/feedback", headers={
+        "Cookie": f"skyfm_token_8888={TOKEN}"}).status_code == 401
 
 
 def test_the_schema_declares_the_bearer_token(locked):
