@@ -85,12 +85,13 @@ def allowed_hosts_for(bind_host: str, extra: Iterable[str] = ()) -> list[str]:
     """Host names the ``Host`` header may carry when serving on ``bind_host``.
 
     Loopback names always; the bound host itself; for a wildcard bind (``0.0.0.0``, ``::``)
-    this machine's host name and fully qualified name; and ``extra`` (``--allowed-host``).
+    this machine's host name, fully qualified name and the addresses its name resolves to;
+    and ``extra`` (``--allowed-host``).
     ``*`` in ``extra`` allows any host (no DNS-rebinding protection).
     """
     hosts = list(LOOPBACK_NAMES)
     if _is_wildcard(bind_host):
-        hosts += [socket.gethostname(), socket.getfqdn()]
+        hosts += [socket.gethostname(), socket.getfqdn()] + _own_addresses()
     else:
         hosts.append(bind_host)
     hosts += list(extra)
@@ -107,6 +108,15 @@ def _cookie_name(scope) -> str:
     one machine must not overwrite each other's token."""
     server = scope.get("server") or (None, None)
     return f"{COOKIE}_{server[1]}" if server[1] else COOKIE
+
+
+def _own_addresses() -> list[str]:
+    """IP addresses this machine's host name resolves to (none when it does not resolve)."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None)
+    except OSError:
+        return []
+    return sorted({str(info[4][0]).split("%")[0] for info in infos})
 
 
 def _host_name(header: str) -> str:
