@@ -44,6 +44,7 @@ def main() -> None:
         from rich.console import Console
         from rich.markup import escape
 
-        # escape: messages hold text like "pip install 'skyfm[serve]'" that rich would eat
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
+        # escape: messages hold "pip install 'skyfm[serve]'" that rich would eat; soft_wrap:
+        # one line, so long paths stay whole (copyable)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)
