@@ -42,6 +42,9 @@ def main() -> None:
         app()
     except SkyfmError as exc:  # a clear one-line error instead of a traceback
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        # escape: messages hold "pip install 'skyfm[serve]'" that rich would eat; soft_wrap:
+        # one line, so long paths stay whole (copyable)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)

@@ -118,6 +118,7 @@ def info(
     import warnings
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     t0 = time.perf_counter()
@@ -127,11 +128,9 @@ def info(
                          time_format=time_format, modality=modality, file=file,
                          limit=limit or None)
     dt = time.perf_counter() - t0
-    t = Table(title=f"{path}  (read in {dt:.2f} s)", show_header=False)
+    t = Table(title=f"{escape(str(path))}  (read in {dt:.2f} s)", show_header=False)
     t.add_column("what", style="bold")
     t.add_column("value", overflow="fold")
-    from rich.markup import escape
-
     for k, v in summarize(obs):
         t.add_row(k, escape(v))  # units such as [e-/s] are text, not rich markup
     Console().print(t)

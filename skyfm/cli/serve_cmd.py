@@ -115,6 +115,7 @@ def index_query(
     import json
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from skyfm.discover.index import SimilarityIndex
@@ -153,12 +154,12 @@ def index_query(
     score_name = "similarity" if index.metric == "cosine" else "distance"
     console = Console()
     for q, hits in results.items():
-        table = Table(title=f"nearest to {q}")
+        table = Table(title=f"nearest to {escape(q)}")
         table.add_column("#", justify="right")
         table.add_column("object_id")
         table.add_column(score_name, justify="right")
         for h in hits:
-            table.add_row(str(h.rank), h.object_id, f"{h.score:.4f}")
+            table.add_row(str(h.rank), escape(h.object_id), f"{h.score:.4f}")
         console.print(table)
 
 
@@ -176,6 +177,7 @@ def feedback(
     Example: skyfm feedback out --id ZTF18abcdefg --boring
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from skyfm.discover import feedback as fbk
@@ -190,9 +192,36 @@ def feedback(
         for col in ("rank", "was", "object_id", "feedback", "reason"):
             table.add_column(col)
         for _, r in ranked.head(show).iterrows():
-            table.add_row(str(r["rank"]), str(r["prior_rank"]), str(r["object_id"]),
-                          str(r["feedback"]), str(r.get("reason", ""))[:60])
+            table.add_row(str(r["rank"]), str(r["prior_rank"]), escape(str(r["object_id"])),
+                          str(r["feedback"]), escape(str(r.get("reason", ""))[:60]))
         Console().print(table)
+
+
+def serve_access(host: str, token: str | None, allowed: list[str], *,
+                 env: dict | None = None) -> tuple[str | None, bool, list[str]]:
+    """Who may reach ``skyfm serve --host HOST``: ``(token, generated, allowed_hosts)``.
+
+    Loopback hosts need no token (one given by --token or $SKYFM_SERVE_TOKEN is still
+    used). Any other host requires one: ``token``, else $SKYFM_SERVE_TOKEN, else a fresh
+    random one (``generated`` = True; the caller prints it once).
+    """
+    import os
+
+    from skyfm.serve.security import TOKEN_ENV, allowed_hosts_for, check_token, is_loopback
+
+    env = os.environ if env is None else env
+    token = token or env.get(TOKEN_ENV) or None
+    generated = False
+    if token is None and not is_loopback(host):
+        from skyfm.serve.security import new_token
+
+        token, generated = new_token(), True
+    if token is not None:
+        try:
+            check_token(token)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=f"--token / ${TOKEN_ENV}") from None
+    return token, generated, allowed_hosts_for(host, allowed)
 
 
 @app.command("serve")
@@ -201,12 +230,21 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     host: Annotated[str, typer.Option(
         help="interface to bind (127.0.0.1 = this machine only; 0.0.0.0 exposes it to the "
-             "network)")] = "127.0.0.1",
+             "network and then requires an access token)")] = "127.0.0.1",
     index_dir: Annotated[Path | None, typer.Option(
         "--index", help="index directory (default OUT/index, else built from OUT/embeddings.npy)"
     )] = None,
+    token: Annotated[str | None, typer.Option(
+        help="access token (default: $SKYFM_SERVE_TOKEN; beyond loopback a random one is made "
+             "and printed)", show_default=False)] = None,
+    allowed_host: Annotated[list[str] | None, typer.Option(
+        "--allowed-host", help="another name the Host header may carry (repeatable; loopback "
+                               "names and --host are always allowed; '*' = any)")] = None,
 ) -> None:
     """Web page of the ranked candidates with plots, uncertainty, neighbours and feedback buttons.
+
+    Beyond loopback (e.g. --host 0.0.0.0) every request needs an access token; the printed
+    URL carries it once and the page then keeps it in a cookie.
 
     Example: skyfm serve out --port 8000
     """
@@ -216,6 +254,23 @@ def serve(
     uvicorn = require("uvicorn", "serve")
     from skyfm.serve import create_app
 
-    application = create_app(out, index_dir=index_dir)
-    typer.echo(f"serving {out} on http://{host}:{port}/  (Ctrl-C to stop)")
+    token, generated, allowed = serve_access(host, token, allowed_host or [])
+    application = create_app(out, index_dir=index_dir, token=token, allowed_hosts=allowed)
+    shown = host
+    if host.strip("[]") in ("", "0.0.0.0", "::"):  # every interface: name this machine
+        import socket
+
+        shown = socket.gethostname()
+    elif ":" in host:
+        shown = f"[{host}]"
+    if token is None:
+        typer.echo(f"serving {out} on http://{shown}:{port}/  (Ctrl-C to stop)")
+    else:
+        url = f"http://{shown}:{port}/?token={token}" if generated else \
+            f"http://{shown}:{port}/?token=<your token>"
+        typer.echo(f"serving {out} on {url}  (Ctrl-C to stop)")
+        typer.echo("every request needs the access token " + (
+            "above (made for this run; set $SKYFM_SERVE_TOKEN or --token to choose one)"
+            if generated else "you gave") + "; API clients send 'Authorization: Bearer <token>'")
+    typer.echo("Host names accepted: " + ", ".join(allowed) + " (add one with --allowed-host)")
     uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -116,8 +116,13 @@ function card(c) {
 }
 
 async function load() {
-  const r = await fetch("/api/candidates?limit=" + shown);
-  if (!r.ok) { document.getElementById("status").textContent = "error " + r.status; return; }
+  const r = await fetch("/api/candidates?limit=" + Math.min(shown, 10000));  // API's most
+  if (!r.ok) {
+    document.getElementById("status").textContent = r.status === 401
+      ? "access token missing or wrong: open the URL `skyfm serve` printed"
+      : "error " + r.status;
+    return;
+  }
   const data = await r.json();
   const list = document.getElementById("list");
   list.replaceChildren(...data.items.map(card));

@@ -11,7 +11,7 @@ from skyfm.serve import create_app
 
 @pytest.fixture
 def client(out_dir):
-    return TestClient(create_app(out_dir))
+    return TestClient(create_app(out_dir), base_url="http://127.0.0.1")
 
 
 def test_page_is_served(client):
@@ -87,14 +87,14 @@ def test_similar_prefers_a_saved_index(out_dir):
 
     # an index over different ids: the app must use it, not rebuild from embeddings.npy
     SimilarityIndex(metric="l2").build(np.eye(3, 4), ["x", "y", "z"]).save(out_dir / "index")
-    client = TestClient(create_app(out_dir))
+    client = TestClient(create_app(out_dir), base_url="http://localhost")
     data = client.get("/api/similar/y", params={"k": 2}).json()
     assert data["metric"] == "l2" and data["neighbours"][0]["object_id"] == "y"
 
 
 def test_without_embeddings_feedback_still_moves_the_labelled(out_dir):
     (out_dir / "embeddings.npy").unlink()
-    client = TestClient(create_app(out_dir))
+    client = TestClient(create_app(out_dir), base_url="http://localhost")
     client.post("/api/feedback", json={"object_id": "odd0", "label": "boring"})
     items = client.get("/api/candidates", params={"limit": 3}).json()["items"]
     assert [c["object_id"] for c in items] == ["odd1", "odd2", "odd3"]

@@ -30,13 +30,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(out_dir):
+def _serve(out_dir, **kwargs):
     import uvicorn
 
     from skyfm.serve import create_app
 
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(out_dir), host="127.0.0.1", port=port,
+    srv = uvicorn.Server(uvicorn.Config(create_app(out_dir, **kwargs), host="127.0.0.1", port=port,
                                         log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -50,14 +50,14 @@ def _serve(out_dir):
     thread.join(timeout=10)
 
 
-def _browse(url):
+def _browse(url, path="/"):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             pg = browser.new_page()
-            pg.goto(url + "/")
+            pg.goto(url + path)
             yield pg
         finally:
             browser.close()
@@ -150,3 +150,29 @@ def test_page_over_a_real_discover_run(discover_out):
             after = ids_in_page(page)
             assert after[0] != first[0] and first[0] not in after  # dismissed: last of 93
             assert (discover_out / "feedback.csv").read_text().count(first[0]) == 1
+
+
+def test_page_works_with_the_printed_token_url(out_dir):
+    """As after `skyfm serve --host 0.0.0.0`: the printed URL opens the page, whose fetches,
+    plots and feedback buttons then work; without the token nothing is served."""
+    token = "browser-test-token-0123456789abcdef"
+    for url in _serve(out_dir, token=token):
+        for page in _browse(url):  # no token: 401
+            assert "missing or wrong access token" in page.content()
+            assert page.request.get(url + "/api/candidates").status == 401
+        for page in _browse(url, f"/?token={token}"):
+            assert page.url == url + "/"  # the token left the address bar
+            page.wait_for_selector("#list li.cand")
+            assert ids_in_page(page)[:3] == ["odd0", "odd1", "odd2"]
+            img = page.locator('li.cand[data-object-id="odd0"] img')
+            page.wait_for_function(
+                "() => { const i = document.querySelector('#list li.cand img');"
+                " return i && i.complete && i.naturalWidth > 0; }")
+            assert img.get_attribute("src") == "/plots/odd0.png"
+            stamp = page.evaluate("document.body.dataset.loaded")
+            page.locator('li.cand[data-object-id="odd0"] button.fb-boring').click()
+            wait_for_reload(page, stamp)
+            assert ids_in_page(page)[0] != "odd0" and "1 labelled" in page.inner_text("#status")
+            page.locator('li.cand[data-object-id="gem0"] button.similar').click()
+            page.wait_for_selector("#similar-list li")
+    assert (out_dir / "feedback.csv").read_text().count("odd0,boring") == 1
