@@ -102,6 +102,12 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
     quality = tri.kept_quality()
     skipped = tri.skipped(ids_in)
     check_accounting(len(obs_in), len(obs), len(skipped))
+    if len(obs) == 1:  # unusual compared with what? a ranking needs two objects at least
+        alone = pd.DataFrame({"object_id": [str(ids[0])], "reason": [
+            "the only object that can be scored: a ranking needs at least 2"]})
+        skipped = pd.concat([skipped, alone], ignore_index=True)
+        obs, ids, quality = [], [], []
+        check_accounting(len(obs_in), 0, len(skipped))
     if not obs:
         raise NothingToScoreError(skipped, len(obs_in))
     if kind not in KINDS:

@@ -185,3 +185,55 @@ def test_fits_image_cut_in_its_padding_is_reported(tmp_path):
     p.write_bytes(raw[:15000])  # pixels missing
     with pytest.raises(DataFormatError, match="img.fits"):
         read(p)
+
+
+# --- found by the fuzz suite after the reader branches were merged (each escaped before) ----
+
+
+@pytest.mark.parametrize("header", ["mjd,mag,magerr,filter,mag", "oid,mjd,mag,oid,magerr,fid"])
+def test_export_with_a_column_named_twice_raises_naming_it(tmp_path, header):
+    p = tmp_path / "lc.csv"
+    cols = header.split(",")
+    rows = [",".join(str(v) for v in vals) for vals in (
+        [{"mjd": 58000.1, "mag": 18.2, "magerr": 0.1, "filter": "zg", "oid": 7, "fid": 1}[c]
+         for c in cols],
+        [{"mjd": 58001.1, "mag": 18.4, "magerr": 0.1, "filter": "zr", "oid": 7, "fid": 2}[c]
+         for c in cols])]
+    p.write_text(header + "\n" + "\n".join(rows) + "\n")
+    dup = [c for c in cols if cols.count(c) > 1][0]
+    with pytest.raises(DataFormatError, match=f"'{dup}' appears more than once") as e:
+        read(p)  # was AttributeError: 'DataFrame' object has no attribute 'dtype'
+    assert e.value.field == dup
+
+
+def test_galaxyzoo_labels_with_a_non_utf8_byte_is_a_clean_error(tmp_path):
+    d = tmp_path / "gz"
+    (d / "images").mkdir(parents=True)
+    (d / "labels.csv").write_bytes(b"OBJID\x92CLASS\n588017605766479982,0\n")
+    with pytest.raises(DataFormatError) as e:  # was UnicodeDecodeError from the dispatch
+        read(d)
+    assert "labels.csv" in str(e.value)
+
+
+def _eros_file(path, header, rows):
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+    return path
+
+
+EROS_HEADER = (",time_points_b,light_points_b,error_points_b,time_points_r,light_points_r,"
+               "error_points_r")
+EROS_ROW = '0,"[1.0, 2.0]","[-5.1, -5.2]","[0.1, 0.1]","[1.0, 2.0]","[-6.0, -6.1]","[0.1, 0.1]"'
+
+
+def test_eros_header_only_is_an_error_not_an_empty_set(tmp_path):
+    p = _eros_file(tmp_path / "test_varlength_features.csv", EROS_HEADER, [])
+    with pytest.raises(DataFormatError, match="header only"):  # was 0 objects, no warning
+        read(p)
+
+
+def test_eros_column_named_twice_is_an_error(tmp_path):
+    header = EROS_HEADER + ",time_points_r"
+    p = _eros_file(tmp_path / "stars.csv", header, [EROS_ROW + ',"[9.0, 9.5]"'])
+    assert len(read(_eros_file(tmp_path / "ok.csv", EROS_HEADER, [EROS_ROW]))) == 1
+    with pytest.raises(DataFormatError, match="'time_points_r' appears more than once"):
+        read(p)  # pandas renamed the copy and the first one was used, silently

@@ -204,3 +204,19 @@ def test_single_point_curves_have_no_reconstruction_error():
         pytest.skip("skyfm-lc-base not available")
     err = emb.reconstruction_error(lcs)
     assert np.isnan(err[0]) and np.isfinite(err[1]) and err[1] > 0
+
+
+def test_a_set_with_one_scorable_object_is_accounted_for_not_a_traceback():
+    """Found by the fuzz suite: one image / spectrum / table row reached NearestNeighbors
+    ('Input X contains NaN', '0 feature(s)'). A ranking needs two objects: the one object is
+    listed as skipped, and nothing escapes."""
+    from skyfm.data.observations import LightCurve
+    from skyfm.discover import discover
+
+    t = np.linspace(0, 50, 40)
+    lc = LightCurve(t, 18 + 0.3 * np.sin(t), np.full(t.size, 0.05), np.array(["g"] * t.size),
+                    object_id="alone")
+    df = discover([lc], None, n_members=2, n_noise=0, top=1)
+    assert len(df) == 0
+    assert list(df.attrs["skipped"]["object_id"]) == ["alone"]
+    assert "at least 2" in df.attrs["skipped"]["reason"].iloc[0]

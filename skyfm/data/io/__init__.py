@@ -326,7 +326,7 @@ def _has_eros_file(p: Path, files: set[str]) -> bool:
 
 def _gz_like(labels: Path) -> bool:
     try:
-        with open(labels) as fh:
+        with open(labels, encoding="utf-8", errors="replace") as fh:
             head = fh.readline().strip().upper()
         return head.startswith("OBJID")
     except OSError:

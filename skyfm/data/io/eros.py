@@ -158,6 +158,12 @@ def _read_one(feats: Path, labels_path: Path | None, *, explicit: bool, limit, s
 
     report = new_report(feats, *([labels_path] if labels_path else []))
     cols = header_columns(feats)
+    seen: set[str] = set()
+    for c in cols:
+        if c and c in seen:  # pandas would rename the copy and read the first: never guess
+            raise DataFormatError(f"column {c!r} appears more than once", file=feats, field=c,
+                                  expected="unique column names")
+        seen.add(c)
     # RAMP files start with an unnamed id column; a file written without it gets row numbers
     index_col = None if cols and cols[0] in LIST_COLUMNS else 0
     with wrap_errors(feats, expected="RAMP EROS CSV with list columns"):
@@ -165,6 +171,9 @@ def _read_one(feats: Path, labels_path: Path | None, *, explicit: bool, limit, s
             gz = fh.read(2) == b"\x1f\x8b"
         df = pd.read_csv(feats, index_col=index_col, nrows=limit,
                          compression="gzip" if gz else None)
+    if not len(df):
+        raise DataFormatError("no rows (a header only)", file=feats, field="rows",
+                              expected="one row per object")
     if index_col is None:
         report.warnings.append(f"{feats.name} has no id column: objects are named by row "
                                "number")

@@ -173,16 +173,23 @@ def read_frame(path, names: list[str] | None = None):
     p = check_file(path)
     data = raw_bytes(p)
     kind = kind_of(data)
+    units: dict = {}
+    times: dict = {}
     if kind == "parquet":
         with wrap_errors(p, expected="a Parquet table"):
-            return pd.read_parquet(io.BytesIO(data)), {}, {}, kind
-    if kind == "fits":
+            df = pd.read_parquet(io.BytesIO(data))
+    elif kind == "fits":
         raise DataFormatError("is a FITS file", file=p, field="content",
                               expected="a text, Parquet or VOTable table")
-    if kind != "text":
+    elif kind != "text":
         df, units, times = read_astropy(p, data, kind)
-        return df, units, times, kind
-    return read_text(p, _decode(p, data), names), {}, {}, kind
+    else:
+        df = read_text(p, _decode(p, data), names)
+    dup = df.columns[df.columns.duplicated()]
+    if len(dup):  # which of two 'mag' columns is meant? never guess
+        raise DataFormatError(f"column {dup[0]!r} appears more than once", file=p,
+                              field=str(dup[0]), expected="unique column names")
+    return df, units, times, kind
 
 
 def sniff_columns(path) -> list[str] | None:
