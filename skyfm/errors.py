@@ -41,7 +41,7 @@ class DataNotFoundError(SkyfmError, FileNotFoundError):
     """A registered data set or a file is not where skyfm looked for it."""
 
 
-class OutputExistsError(SkyfmError, FileExistsError):
+class OutputExistsError(DataFormatError, FileExistsError):
     """An output directory already holds something that skyfm will not overwrite."""
 
 

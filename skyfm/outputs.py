@@ -198,17 +198,18 @@ def check_target(target, overwrite: bool = False,
     if not target.exists() and not target.is_symlink():
         return
     if not target.is_dir() or target.is_symlink():
-        raise OutputExistsError(f"{target} exists and is not a directory: choose another output "
-                                "directory")
+        raise OutputExistsError("exists and is not a directory", file=target,
+                                expected="a new or empty output directory")
     if _is_empty_dir(target):
         return
     if not overwrite:
-        raise OutputExistsError(f"{target} exists and is not empty: choose a new output "
-                                "directory, or pass --overwrite to replace the whole of it")
+        raise OutputExistsError("directory exists and is not empty", file=target,
+                                expected="a new or empty output directory, or --overwrite "
+                                "(overwrite=True) to replace the whole of it")
     if not ((target / MARKER).is_file() or (recognise is not None and recognise(target))):
-        raise OutputExistsError(f"{target} is not empty and does not look like a skyfm {kind} "
-                                f"output (no {MARKER}): refusing to replace it even with "
-                                "--overwrite; choose a new output directory")
+        raise OutputExistsError(f"not empty and not a skyfm {kind} output (no {MARKER}): "
+                                "refusing to replace it even with --overwrite", file=target,
+                                expected="a new or empty output directory")
 
 
 def _pid_alive(pid: int) -> bool:
