@@ -95,7 +95,7 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
 
 
 def is_discover_output(path) -> bool:
-    """True when ``path`` holds a discovery run (``candidates.csv``): ``overwrite`` may replace it."""
+    """True when ``path`` holds a discovery run (``candidates.csv``) that overwrite may replace."""
     return (Path(path) / "candidates.csv").is_file()
 
 
