@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,8 +120,12 @@ def _inject_section(report: Path, section: str) -> None:
 
 def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = None,
              n_per_class: int = 120, n_rare: int = 12, seed: int = 0, limit: int | None = 3000,
-             survey: str = "ztf", progress: ProgressFactory | None = None) -> DemoResult:
+             survey: str = "ztf", progress: ProgressFactory | None = None,
+             overwrite: bool = False) -> DemoResult:
     """Run the demo and return where it wrote its outputs and what it found.
+
+    ``out_dir`` must be new or empty (or an earlier demo, with ``overwrite=True``, replaced
+    whole); everything is built beside it and moved into place when complete.
 
     With ``data_dir=None`` it simulates ``n_per_class`` curves of each common class plus
     ``n_rare`` rare objects (microlensing, flares, TDE-like) under the ``survey`` cadence, so
@@ -130,21 +133,36 @@ def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = 
     """
     from skyfm.data.layout import write_dataset
     from skyfm.discover import discover
+    from skyfm.discover.pipeline import is_discover_output
+    from skyfm.outputs import check_target, run_directory
 
     progress = progress or _no_progress
     t0 = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_target(out, overwrite, is_discover_output, "demo")  # before any work
     observations, rare_classes = load_demo_observations(data_dir, n_per_class, n_rare, seed, limit,
                                                         survey, progress)
-    write_dataset(observations, out / "data")
-    candidates = discover(observations, out, progress=progress("embedding, scoring, explaining", 5))
-    section = _class_examples_html(observations)
-    report = out / "report" / "index.html"
-    if section and report.exists():
-        _inject_section(report, section)
-    result = DemoResult(out_dir=out, n_objects=len(observations),
-                        wall_s=time.perf_counter() - t0, candidates=candidates)
+    with run_directory(out, overwrite=overwrite, kind="demo",
+                       recognise=is_discover_output) as run:  # moved into place when complete
+        write_dataset(observations, run / "data")
+        candidates = discover(observations, run,
+                              progress=progress("embedding, scoring, explaining", 5))
+        section = _class_examples_html(observations)
+        report = run / "report" / "index.html"
+        if section and report.exists():
+            _inject_section(report, section)
+        result = DemoResult(out_dir=out, n_objects=len(observations),
+                            wall_s=time.perf_counter() - t0, candidates=candidates)
+        _summarise(result, observations, rare_classes, candidates, run / "demo_summary.json",
+                   data_dir=data_dir, seed=seed, survey=survey)
+    return result
+
+
+def _summarise(result: DemoResult, observations, rare_classes, candidates, path: Path, *,
+               data_dir, seed: int, survey: str) -> None:
+    """Count the hidden rare objects among the top candidates; write ``demo_summary.json``."""
+    from skyfm.outputs import write_json
+
     if rare_classes:
         labels = {o.object_id: o.meta.get("true_class") for o in observations}
         ranked = candidates.sort_values("rank")["object_id"].astype(str).tolist()
@@ -152,8 +170,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = 
         result.n_rare = int(is_rare.sum())
         for k in (10, 25, 50, 100):
             result.rare_in_top[k] = int(is_rare[:k].sum())
-    (out / "demo_summary.json").write_text(json.dumps({
+    write_json(path, {
         "n_objects": result.n_objects, "wall_s": round(result.wall_s, 2), "n_rare": result.n_rare,
         "rare_in_top": result.rare_in_top, "data_dir": None if data_dir is None else str(data_dir),
-        "seed": seed, "survey": survey}, indent=2))
-    return result
+        "seed": seed, "survey": survey})

@@ -41,6 +41,14 @@ class DataNotFoundError(SkyfmError, FileNotFoundError):
     """A registered data set or a file is not where skyfm looked for it."""
 
 
+class OutputExistsError(DataFormatError, FileExistsError):
+    """An output directory already holds something that skyfm will not overwrite."""
+
+
+class IncompleteOutputError(DataFormatError):
+    """An output directory is partial (an interrupted run) or changed since it was written."""
+
+
 class ChecksumError(SkyfmError):
     """A file's sha256 differs from the one the registry records."""
 

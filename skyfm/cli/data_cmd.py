@@ -141,7 +141,8 @@ def convert(
     src: str = typer.Argument(..., help="anything read() understands (file, folder, set name)"),
     dst: Path = typer.Argument(..., help="output directory in skyfm's generic layout"),
     limit: int | None = typer.Option(None, help="convert only the first N objects"),
-    overwrite: bool = typer.Option(False, help="replace an existing output directory"),
+    overwrite: bool = typer.Option(False, help="replace an existing dataset directory whole "
+                                               "(no file of the old one is kept)"),
     image_format: str = typer.Option("fits", help="image files: fits (lossless) or png"),
     column: ColumnOpt = None,
     duplicates: DuplicatesOpt = None,
@@ -151,16 +152,27 @@ def convert(
 ) -> None:
     """Write any readable data to the generic layout (observations.parquet, labels.csv, ...).
 
+    DST must be new or empty (or a dataset, with --overwrite); it is built beside DST and
+    moved into place only when complete.
+
     Example: skyfm data convert $SKYFM_DATA_DIR/lc_eros_ramp_variable_stars eros_ds
     """
     from skyfm.cli.progress import progress_task
-    from skyfm.data.layout import write_dataset
+    from skyfm.data.layout import is_dataset, write_dataset
+    from skyfm.errors import DataFormatError
+    from skyfm.outputs import check_target
 
+    check_target(dst, overwrite, is_dataset, "dataset")  # before reading anything
     with progress_task(f"reading {src}", None) as advance:
         obs = read_input(src, columns=column, duplicates=duplicates,
                          time_format=time_format, modality=modality, file=file,
                          limit=limit or None)
         advance(1)
+    if len(obs) == 0:
+        raise DataFormatError(f"no observations read ({obs.report.summary()}); nothing "
+                              f"written to {dst}", file=src,
+                              expected="at least one object (a table with rows, not only a "
+                                       "header)")
     with progress_task(f"writing {dst}", len(obs)) as advance:
         write_dataset(obs, dst, overwrite=overwrite, progress=advance, image_format=image_format)
     typer.echo(f"{len(obs):,} observations -> {dst} ({obs.report.summary()})")

@@ -21,6 +21,8 @@ def demo(
     limit: int = typer.Option(3000, help="With --data-dir: at most this many objects (random)."),
     survey: str = typer.Option("ztf", help="Cadence and noise of the simulated survey."),
     seed: int = typer.Option(0, help="Random seed."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an earlier demo at --out whole."),
 ) -> None:
     """Simulate a small survey with hidden rare objects, embed it with the light-curve X model,
     rank the unusual, and write OUT/candidates.csv and OUT/report/index.html.
@@ -40,7 +42,8 @@ def demo(
             return lambda k=1: bar.advance(task, k)
 
         result = run_demo(out, data_dir=data_dir, n_per_class=n_per_class, n_rare=n_rare,
-                          seed=seed, limit=limit, survey=survey, progress=factory)
+                          seed=seed, limit=limit, survey=survey, progress=factory,
+                          overwrite=overwrite)
     console.print(f"[bold green]done[/] in {result.wall_s:.1f} s: {result.n_objects} objects")
     if result.n_rare:
         found = ", ".join(f"top {k}: {v}" for k, v in result.rare_in_top.items())

@@ -68,8 +68,14 @@ def run_cmd(
                                            "features), 'general' (encoder + periodic "
                                            "features) or 'auto' (transient when the set is "
                                            "single-season)")] = "auto",
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="replace an existing discovery output at --out whole (its "
+                            "feedback.csv and plots included)")] = False,
 ) -> None:
     """Score every object for unusualness; write candidates.csv, plots and an HTML report.
+
+    --out must be a new or empty directory (or an earlier run, with --overwrite); the run is
+    built beside it and moved into place only when complete.
 
     Example: skyfm discover my_dataset/ --out discoveries/ --top 30
     """
@@ -81,7 +87,11 @@ def run_cmd(
     from skyfm.discover import discover
     from skyfm.errors import DataNotFoundError
 
+    from skyfm.discover.pipeline import is_discover_output
+    from skyfm.outputs import check_target
+
     console = Console()
+    check_target(out, overwrite, is_discover_output, "discover")  # before any long work
     if not directory.exists():
         raise DataNotFoundError(f"{directory}: no such file or directory")
     t0 = time.perf_counter()
@@ -95,10 +105,11 @@ def run_cmd(
 
         embedder = TableEmbedder(columns=[c.strip() for c in columns.split(",") if c.strip()])
     with progress_task("discovering", 5) as advance:
-        df = discover(obs, out, top=top, embedder=embedder, scorers=[s.strip() for s in scorers.split(",") if s],
+        df = discover(obs, out, top=top, embedder=embedder,
+                      scorers=[s.strip() for s in scorers.split(",") if s],
                       fusion=fusion, n_noise=n_noise, n_members=n_members,
                       use_labels=not no_labels, map_method=map_method, seed=seed,
-                      kind=kind, progress=advance)
+                      kind=kind, progress=advance, overwrite=overwrite)
     from rich.table import Table
 
     t = Table(title=f"top {min(top, 10, len(df))} of {len(df)} objects")

@@ -70,27 +70,37 @@ def index_build(
     add: Annotated[bool, typer.Option(
         "--add", help="add the vectors to the existing index at --out instead of building a new one"
     )] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="replace an existing index at --out whole")] = False,
 ) -> None:
     """Build (or extend, with --add) a similarity index over embeddings.
+
+    --out must be new or empty (or an index, with --overwrite or --add); the index is written
+    beside it and moved into place only when complete.
 
     Example: skyfm index build out --out out/index --kind hnsw
     """
     from skyfm.cli.progress import progress_task
     from skyfm.discover.index import SimilarityIndex, load_embeddings
 
+    from skyfm.outputs import check_target
+
+    extend = add and (out / "index.faiss").is_file()
+    if not extend:  # fail before any work when --out is taken
+        check_target(out, overwrite, lambda p: (p / "index.json").is_file(), "index")
     x, ids = load_embeddings(source)
-    if add and (out / "index.faiss").is_file():
+    if extend:
         index = SimilarityIndex.load(out)
         new = [i for i, oid in enumerate(ids) if oid not in index]
         index.add(x[new], [ids[i] for i in new])
-        index.save(out)
+        index.save(out, overwrite=True)  # the extended index replaces the old one whole
         typer.echo(f"added {len(new)} vectors ({len(ids) - len(new)} already indexed): {index} "
                    f"-> {out}")
         return
     with progress_task("indexing", len(x)) as advance:
         index = SimilarityIndex(metric=metric, kind=kind).build(x, ids, progress=advance)
     index.source = str(source.resolve() if source.is_dir() else source.resolve().parent)
-    index.save(out)
+    index.save(out, overwrite=overwrite)
     typer.echo(f"{index} -> {out}")
 
 

@@ -27,12 +27,8 @@ def _write(obs, out: Path, overwrite: bool) -> None:
     from skyfm.cli.progress import progress_task
     from skyfm.data.layout import write_dataset
 
-    with progress_task("writing", len(obs)) as advance:
-        try:
-            write_dataset(obs, out, overwrite=overwrite, progress=advance)
-        except TypeError:  # a writer without a progress callback
-            write_dataset(obs, out, overwrite=overwrite)
-            advance(len(obs))
+    with progress_task("writing", len(obs)) as advance:  # built aside, moved in when complete
+        write_dataset(obs, out, overwrite=overwrite, progress=advance)
 
 
 @sim_app.command("lightcurves")
@@ -151,16 +147,24 @@ def check(
     out: Annotated[Path, typer.Option("--out", help="directory for plots and summary.{json,md}")],
     n: Annotated[int, typer.Option("--n", help="simulated curves per class")] = 1500,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier check at --out "
+                                                 "whole")] = False,
 ) -> None:
     """Compare the twin with real data: OGLE-III period-amplitude, ZTF and EROS errors.
+
+    --out must be new or empty (or an earlier check, with --overwrite); it is built beside
+    --out and moved into place only when complete.
 
     Example: skyfm sim check --out twin_check
     """
     from skyfm.cli.progress import progress_task
+    from skyfm.outputs import run_directory
     from skyfm.sim.check import check_twin
 
-    with progress_task("checking the twin", 6) as advance:
-        summary = check_twin(out, n_per_class=n, seed=seed, progress=advance)
+    with run_directory(out, overwrite=overwrite, kind="twin-check",
+                       recognise=lambda p: (p / "summary.md").is_file()) as run, \
+            progress_task("checking the twin", 6) as advance:
+        summary = check_twin(run.path, n_per_class=n, seed=seed, progress=advance)
     typer.echo((out / "summary.md").read_text())
     typer.echo(f"plots and summary -> {out}")
     del summary

@@ -382,16 +382,28 @@ def write_dataset(observations: Iterable, path, *, overwrite: bool = False,
                   progress: Progress = None, image_format: str = "fits") -> Path:
     """Write observations (light curves, spectra, images, catalogues) in the generic layout.
 
-    Returns the directory. Existing layout files are replaced only with ``overwrite=True``.
+    Returns the directory. ``path`` must be new or empty; ``overwrite=True`` replaces an
+    existing dataset directory whole (no file of the old one is left). The dataset is built
+    in a hidden sibling directory and moved into place only when complete
+    (:func:`skyfm.outputs.run_directory`; it then holds ``run.json``), so an error or a
+    kill leaves ``path`` as it was. Raises :class:`DataFormatError` when there is nothing
+    to write, and :class:`~skyfm.errors.OutputExistsError` when ``path`` is taken.
     """
+    from skyfm.outputs import run_directory
+
+    obs = list(observations)
+    if not obs:
+        raise DataFormatError("no observations to write", field="observations",
+                              expected="at least one light curve, spectrum, image or table row")
+    with run_directory(path, overwrite=overwrite, kind="dataset", recognise=is_dataset) as run:
+        _write_layout(obs, run.path, progress=progress, image_format=image_format)
+    return Path(path)
+
+
+def _write_layout(obs: list, out: Path, *, progress: Progress, image_format: str) -> None:
+    """The files of :func:`write_dataset`, written into the (staging) directory ``out``."""
     import pandas as pd
 
-    out = Path(path)
-    obs = list(observations)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise DataFormatError("directory exists and is not empty", file=out,
-                              expected="a new directory, or overwrite=True")
-    out.mkdir(parents=True, exist_ok=True)
     lcs = [o for o in obs if isinstance(o, LightCurve)]
     specs = [o for o in obs if isinstance(o, Spectrum)]
     imgs = [o for o in obs if isinstance(o, Image)]
@@ -422,14 +434,25 @@ def write_dataset(observations: Iterable, path, *, overwrite: bool = False,
             raise DataFormatError("duplicate object_id among light curves", field="object_id",
                                   expected="unique ids")
         vname, ename = ("mag", "mag_err") if info["kind"] == "mag" else ("flux", "flux_err")
+        error = np.concatenate([lc.error for lc in lcs]).astype(float)
+        upper = np.concatenate([lc.upper_limit for lc in lcs])
         frame = pd.DataFrame({
             "object_id": np.repeat(np.array(ids, dtype=object), n),
             "time": np.concatenate([lc.time for lc in lcs]),
             "band": np.concatenate([lc.band.astype(str) for lc in lcs]),
             vname: np.concatenate([lc.value for lc in lcs]),
-            ename: np.concatenate([lc.error for lc in lcs]),
-            "upper_limit": np.concatenate([lc.upper_limit for lc in lcs]),
+            ename: error,
+            "upper_limit": upper,
         })
+        no_error = ~np.isfinite(error) & ~upper
+        if no_error.all():  # errors unknown: no error column, so reading keeps every point
+            frame = frame.drop(columns=[ename])
+        elif no_error.any():
+            first = frame["object_id"].iloc[int(np.flatnonzero(no_error)[0])]
+            raise DataFormatError(f"{int(no_error.sum())} detection(s) without an error, first "
+                                  f"in object {first!r}, among points with errors",
+                                  field=ename, expected="an error on every detection or on "
+                                  "none (the layout reader drops detections without one)")
         # per-point meta arrays present on every curve (PLAsTiCC 'detected', ZTF 'isdiffpos')
         point_keys = [k for k, v in lcs[0].meta.items() if _is_point_array(v, len(lcs[0]))
                       and all(_is_point_array(lc.meta.get(k), len(lc)) for lc in lcs)]
@@ -519,5 +542,4 @@ def write_dataset(observations: Iterable, path, *, overwrite: bool = False,
         with open(out / "objects.jsonl", "w") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in meta_rows)
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
-    return out
 

@@ -177,12 +177,28 @@ def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarr
     return out, z
 
 
-def safe_filename(object_id: str) -> str:
-    """The id itself when it is a safe file name, else with unsafe characters replaced by '_'."""
+_PLAIN_NAME = r"[a-z0-9_+][a-z0-9._+-]{0,79}"
+
+
+def safe_filename(object_id) -> str:
+    """A short, safe, deterministic file name (without suffix) for an object id.
+
+    A plain id (lower-case letters, digits, ``._+-``, at most 80 characters, not starting
+    with ``.`` or ``-``) is its own name. Any other id becomes a readable prefix (unsafe
+    characters replaced by ``_``, at most 60 characters) + ``~`` + 16 hex digits of the
+    SHA-256 of the id: at most 77 bytes, and two different ids never share a name, even on
+    a case-insensitive file system (``~`` never occurs in a plain name; ids that differ only
+    by case or by characters mapped to ``_`` differ in the hash).
+    """
+    import hashlib
     import re
 
-    s = re.sub(r"[^A-Za-z0-9._+-]", "_", str(object_id))
-    return s if s not in ("", ".", "..") else "_" + s
+    s = str(object_id)
+    if re.fullmatch(_PLAIN_NAME, s):
+        return s
+    prefix = re.sub(r"[^A-Za-z0-9._+-]", "_", s)[:60].lstrip(".-") or "_"
+    digest = hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{prefix}~{digest}"
 
 
 def plot_candidate(ob, neighbour, path: str | Path, residual=None, title: str | None = None,

@@ -67,9 +67,18 @@ def record_feedback(out_dir, object_id, interesting: bool, *, source: str = "cli
                     known_ids: Sequence[str] | None = None) -> dict:
     """Append one label to ``OUT/feedback.csv`` (created with a header when missing).
 
+    Safe with several writers (the CLI and ``skyfm serve`` at once): the append happens under
+    a file lock (``OUT/.feedback.csv.lock``), the header is written exactly once, and each
+    row goes out in one write, flushed and fsynced. A damaged last line left by an earlier
+    crash is ended first so that it cannot swallow this row (:func:`load_feedback` skips it).
     ``known_ids``: when given, an id outside it raises :class:`DataFormatError`.
     Returns the row written (``timestamp`` in ISO 8601, UTC).
     """
+    import io
+    import os
+
+    from filelock import FileLock
+
     out = Path(out_dir)
     if not out.is_dir():
         raise DataNotFoundError(f"{out} is not a directory (expected a `skyfm discover` output)")
@@ -81,35 +90,91 @@ def record_feedback(out_dir, object_id, interesting: bool, *, source: str = "cli
            "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "source": source}
     path = out / FEEDBACK_FILE
-    new = not path.is_file() or path.stat().st_size == 0
-    with path.open("a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=_FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    with FileLock(str(out / f".{FEEDBACK_FILE}.lock")):
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            size = os.fstat(fd).st_size
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, fieldnames=_FIELDS, lineterminator="\n")
+            if size == 0:
+                w.writeheader()
+            elif os.pread(fd, 1, size - 1) != b"\n":  # a partial line from a crashed writer
+                buf.write("\n")
+            w.writerow(row)
+            os.write(fd, buf.getvalue().encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return row
+
+
+def _feedback_rows(path: Path) -> list[list[str]]:
+    """The data rows of ``feedback.csv``; damaged lines are skipped with a warning each."""
+    import io
+    import warnings
+
+    from skyfm.data.io._common import DataQualityWarning
+
+    raw = path.read_bytes()
+    text = raw.decode("utf-8", errors="replace")
+    if "\ufffd" in text and b"\xef\xbf\xbd" not in raw:
+        warnings.warn(f"{path}: bytes that are not UTF-8 replaced by U+FFFD", DataQualityWarning,
+                      stacklevel=3)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records = []  # (first line, fields)
+    line = 1
+    for rec in reader:
+        if rec:
+            records.append((line, rec))
+        line = reader.line_num + 1
+    if not records:
+        return []
+    if len(records) == 1 and not text.endswith("\n") and ",".join(_FIELDS).startswith(text):
+        warnings.warn(f"{path}: line 1 is an incomplete header (an interrupted write); no "
+                      "labels yet", DataQualityWarning, stacklevel=3)
+        return []
+    if records[0][1] != _FIELDS:
+        raise DataFormatError(f"header {records[0][1]}", file=path, field="header",
+                              expected=f"columns {_FIELDS}")
+    rows: list[list[str]] = []
+    for k, (line, rec) in enumerate(records[1:], 1):
+        problem = None
+        if k == len(records) - 1 and not text.endswith("\n"):
+            problem = "is incomplete (an interrupted write)"
+        elif rec == _FIELDS:
+            problem = "repeats the header"
+        elif len(rec) != len(_FIELDS):
+            problem = f"has {len(rec)} fields, expected {len(_FIELDS)}"
+        elif rec[1] not in (INTERESTING, BORING):
+            problem = f"has label {rec[1]!r}, expected '{INTERESTING}' or '{BORING}'"
+        else:
+            try:
+                datetime.fromisoformat(rec[2])
+            except ValueError:
+                problem = f"has timestamp {rec[2]!r}, expected ISO 8601"
+        if problem:
+            warnings.warn(f"{path}: line {line} {problem}; skipped", DataQualityWarning,
+                          stacklevel=3)
+            continue
+        rows.append(rec)
+    return rows
 
 
 def load_feedback(out_dir, *, history: bool = False):
     """Labels from ``OUT/feedback.csv`` as a DataFrame (``object_id, label, timestamp, source``).
 
     By default one row per object: its newest label. ``history=True`` returns every row.
-    An absent file means no feedback yet (an empty frame).
+    An absent file means no feedback yet (an empty frame). Damaged lines (a partial last
+    line after a crash, a wrong field count or label, a repeated header) are skipped with a
+    :class:`~skyfm.data.io._common.DataQualityWarning` naming the file and line; a file
+    whose header is not ``object_id,label,timestamp,source`` raises :class:`DataFormatError`.
     """
     import pandas as pd
 
     path = Path(out_dir) / FEEDBACK_FILE
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame(columns=_FIELDS)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = {"object_id", "label"} - set(df.columns)
-    if missing:
-        raise DataFormatError("column missing", file=path, field=min(missing),
-                              expected=f"columns {_FIELDS}")
-    bad = ~df["label"].isin([INTERESTING, BORING])
-    if bad.any():
-        raise DataFormatError(f"label {df['label'][bad].iloc[0]!r} on row {int(bad.idxmax()) + 2}",
-                              file=path, field="label", expected=f"'{INTERESTING}' or '{BORING}'")
+    df = pd.DataFrame(_feedback_rows(path), columns=_FIELDS, dtype=str)
     if history:
         return df
     return df.drop_duplicates("object_id", keep="last").reset_index(drop=True)
@@ -234,10 +299,18 @@ class FeedbackRanker:
 
 
 def load_candidates(out_dir):
-    """``OUT/candidates.csv`` as a DataFrame sorted by rank (rank 1 = most unusual)."""
+    """``OUT/candidates.csv`` as a DataFrame sorted by rank (rank 1 = most unusual).
+
+    An incomplete or altered run (its files differ from ``OUT/run.json``) is refused with
+    :class:`~skyfm.errors.IncompleteOutputError` (:func:`skyfm.outputs.check_run`).
+    """
     import pandas as pd
 
+    from skyfm.outputs import check_run
+
     path = Path(out_dir) / CANDIDATES_FILE
+    if Path(out_dir).is_dir():
+        check_run(out_dir)
     if not path.is_file():
         raise DataNotFoundError(f"{path} not found: run `skyfm discover DIR --out {out_dir}` first")
     df = pd.read_csv(path, dtype={"object_id": str}, keep_default_na=False)

@@ -281,44 +281,82 @@ class SimilarityIndex:
         return out[:k]
 
     # ------------------------------------------------------------------ persistence
-    def save(self, directory) -> Path:
-        """Write ``index.faiss``, ``ids.txt`` and ``index.json`` into ``directory``."""
+    def save(self, directory, *, overwrite: bool = False) -> Path:
+        """Write ``index.faiss``, ``ids.txt`` and ``index.json`` into ``directory``.
+
+        The directory is built aside and moved into place whole
+        (:func:`skyfm.outputs.run_directory`); ``index.json``, written last, records the
+        size of the other two files. ``directory`` must be new or empty, or an index
+        directory with ``overwrite=True`` (replaced whole).
+        """
         self._require()
         faiss = _faiss()
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        faiss.write_index(self._index, str(d / "index.faiss"))
-        (d / "ids.txt").write_text("\n".join(self.ids) + "\n")
-        meta = {"format_version": FORMAT_VERSION, "metric": self.metric, "dim": self.dim,
-                "kind": self.kind_, "count": len(self), "hnsw_m": self.hnsw_m,
-                "ef_construction": self.ef_construction, "ef_search": self.ef_search,
-                "nlist": self.nlist, "nprobe": self.nprobe, "source": self.source,
-                "faiss_version": faiss.__version__}
-        (d / "index.json").write_text(json.dumps(meta, indent=2) + "\n")
-        return d
+        from skyfm.outputs import file_sizes, kill_point, run_directory, write_json, write_text
+
+        with run_directory(directory, overwrite=overwrite, kind="index", marker=False,
+                           recognise=lambda p: (p / "index.json").is_file()) as run:
+            faiss.write_index(self._index, str(run / "index.faiss"))
+            write_text(run / "ids.txt", "\n".join(self.ids) + "\n")
+            kill_point("index-files")
+            meta = {"format_version": FORMAT_VERSION, "metric": self.metric, "dim": self.dim,
+                    "kind": self.kind_, "count": len(self), "hnsw_m": self.hnsw_m,
+                    "ef_construction": self.ef_construction, "ef_search": self.ef_search,
+                    "nlist": self.nlist, "nprobe": self.nprobe, "source": self.source,
+                    "faiss_version": faiss.__version__, "files": file_sizes(run.path)}
+            write_json(run / "index.json", meta)
+        return Path(directory)
 
     @classmethod
     def load(cls, directory) -> SimilarityIndex:
-        """Read an index written by :meth:`save`."""
+        """Read an index written by :meth:`save`.
+
+        A missing, truncated or corrupt file raises a skyfm error naming it
+        (:class:`DataNotFoundError`, :class:`DataFormatError`), never faiss' RuntimeError.
+        """
         faiss = _faiss()
         d = Path(directory)
         for name in ("index.faiss", "ids.txt", "index.json"):
             if not (d / name).is_file():
                 raise DataNotFoundError(f"{d / name} not found: is {d} an index directory "
                                         "written by `skyfm index build`?")
-        meta = json.loads((d / "index.json").read_text())
+        try:
+            meta = json.loads((d / "index.json").read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataFormatError(f"not valid JSON ({exc})", file=d / "index.json",
+                                  expected="the index.json written by SimilarityIndex.save"
+                                  ) from exc
+        if not isinstance(meta, dict):
+            raise DataFormatError("not a JSON object", file=d / "index.json",
+                                  expected="the index.json written by SimilarityIndex.save")
         for key in ("metric", "dim", "kind"):
             if key not in meta:
                 raise DataFormatError("key missing", file=d / "index.json", field=key,
                                       expected="the index.json written by SimilarityIndex.save")
+        for name, size in (meta.get("files") or {}).items():  # recorded since skyfm 0.x
+            actual = (d / name).stat().st_size if (d / name).is_file() else None
+            if actual != size:
+                from skyfm.errors import IncompleteOutputError
+
+                raise IncompleteOutputError(
+                    f"{actual} bytes, but index.json records {size}: truncated or changed",
+                    file=d / name, expected="the file `skyfm index build` wrote")
         self = cls(metric=meta["metric"], kind=meta["kind"],
                    **{k: meta[k] for k in ("hnsw_m", "ef_construction", "ef_search", "nlist",
                                            "nprobe") if meta.get(k) is not None})
-        self._index = faiss.read_index(str(d / "index.faiss"))
+        try:
+            self._index = faiss.read_index(str(d / "index.faiss"))
+        except RuntimeError as exc:  # faiss reports a bad file as a C++ exception text
+            first = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else "?"
+            raise DataFormatError(f"faiss cannot read it ({first})", file=d / "index.faiss",
+                                  expected="an index written by faiss.write_index") from exc
         self.dim = int(meta["dim"])
         self.kind_ = meta["kind"]
         self.source = meta.get("source")
-        ids = (d / "ids.txt").read_text().splitlines()
+        try:
+            ids = (d / "ids.txt").read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(f"not UTF-8 text ({exc})", file=d / "ids.txt",
+                                  expected="one object id per line") from exc
         if len(ids) != self._index.ntotal or self._index.d != self.dim:
             raise DataFormatError(f"{len(ids)} ids for {self._index.ntotal} vectors of dim "
                                   f"{self._index.d}", file=d / "ids.txt", field="ids",
@@ -344,6 +382,9 @@ def load_embeddings(path) -> tuple[np.ndarray, list[str]]:
     """
     p = Path(path)
     if p.is_dir():
+        from skyfm.outputs import check_run
+
+        check_run(p)  # refuses an interrupted or altered discovery run
         emb, idf = p / "embeddings.npy", p / "object_ids.txt"
         if not emb.is_file():
             raise DataNotFoundError(f"{emb} not found: expected a `skyfm discover` output "
@@ -354,14 +395,19 @@ def load_embeddings(path) -> tuple[np.ndarray, list[str]]:
         raise DataNotFoundError(f"{p} does not exist")
     try:
         x = np.load(emb, allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise DataFormatError(f"cannot read as a numpy array ({exc})", file=emb,
                               field="embeddings", expected="an .npy file of shape (N, D)") from exc
     if x.ndim != 2:
         raise DataFormatError(f"array has shape {x.shape}", file=emb, field="embeddings",
                               expected="shape (N, D)")
     if idf.is_file():
-        ids = [line.strip() for line in idf.read_text().splitlines() if line.strip()]
+        try:
+            text = idf.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataFormatError(f"not UTF-8 text ({exc})", file=idf, field="object_id",
+                                  expected="one object id per line") from exc
+        ids = [line.strip() for line in text.splitlines() if line.strip()]
         if len(ids) != len(x):
             raise DataFormatError(f"{len(ids)} ids for {len(x)} embedding rows", file=idf,
                                   field="object_id", expected="one id per embedding row")

@@ -15,13 +15,14 @@ Files written under ``out_dir`` (the interface other tools read):
 - ``embedder.json`` + ``embedder.npz`` — the fitted embedder (settings, scalers, PCA; no pickle):
   :func:`skyfm.discover.embed.load_embedder` re-embeds new observations the same way;
 - ``plots/<object_id>.png`` — the top candidates next to their nearest ordinary neighbour
-  (unsafe characters in an id become ``_`` in its file name);
-- ``report/index.html`` — self-contained report; ``summary.json`` — run settings and timings.
+  (:func:`skyfm.discover.explain.safe_filename`: odd ids get a readable prefix + a hash);
+- ``report/index.html`` — self-contained report; ``summary.json`` — run settings and timings;
+- ``run.json`` — written last: every file's size (:func:`skyfm.outputs.check_run`).
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,7 +42,8 @@ from skyfm.discover.quality import (
 from skyfm.discover.scorers import is_missing, percentile_of
 from skyfm.errors import SkyfmError
 
-__all__ = ["CANDIDATE_COLUMNS", "NothingToScoreError", "discover", "score_observations"]
+__all__ = ["CANDIDATE_COLUMNS", "NothingToScoreError", "discover", "is_discover_output",
+           "score_observations"]
 
 KINDS = ("auto", "transient", "general")
 CANDIDATE_COLUMNS = ["object_id", "score", "rank", "epistemic", "aleatoric", "neighbours", "reason",
@@ -156,12 +158,26 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
             "quality": quality, "skipped": skipped, "n_in": len(obs_in)}
 
 
+def is_discover_output(path) -> bool:
+    """True when ``path`` holds a discovery run (``candidates.csv``) that overwrite may replace."""
+    return (Path(path) / "candidates.csv").is_file()
+
+
+def _check_out(out_dir, overwrite: bool) -> None:
+    """Fail before any work when ``out_dir`` may not be written (see :func:`discover`)."""
+    from skyfm.outputs import Run, check_target
+
+    if out_dir is not None and not isinstance(out_dir, Run):
+        check_target(out_dir, overwrite, is_discover_output, "discover")
+
+
 def discover(observations, out_dir: str | Path | None = None, *, modality: str | None = None,
              embedder=None, scorers: Sequence[str] = DEFAULT_SCORERS, weights=None,
              fusion: str = "rank", k: int = 10, n_members: int = 5, n_noise: int = 2,
              n_neighbours: int = 5, top: int = 20, use_labels: bool = True,
              report: bool = True, map_method: str = "pca", seed: int = 0, kind: str = "auto",
-             progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+             progress: Callable[[int], None] | None = None,
+             overwrite: bool = False) -> pd.DataFrame:
     """Rank every object of ``observations`` by how unusual it is, explain the top ones.
 
     Parameters
@@ -169,7 +185,12 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     observations : an ObservationSet / list of LightCurve, Spectrum, Image or Catalog
         (catalogue rows are the objects); labels (``obs.label``) are optional — with two or
         more labelled classes the open-set scorer joins in
-    out_dir : where the files are written (see module docstring); ``None`` writes nothing
+    out_dir : where the files are written (see module docstring); ``None`` writes nothing.
+        It must be new or empty: the run is built in a hidden sibling directory and moved
+        into place whole when complete (:func:`skyfm.outputs.run_directory`; a
+        :class:`skyfm.outputs.Run` already being built is written into directly)
+    overwrite : replace an existing discovery output in ``out_dir`` whole (its feedback and
+        plots included) instead of refusing
     scorers : among ``knn``, ``iforest``, ``recon`` (X-model reconstruction), ``openset``
     kind : light curves: ``'auto'`` / ``'transient'`` / ``'general'`` (see
         :func:`score_observations`)
@@ -191,6 +212,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     """
     from skyfm.discover.explain import ordinary_neighbours, plot_candidate, reasons, safe_filename
 
+    _check_out(out_dir, overwrite)
     t0 = time.perf_counter()
     try:
         res = score_observations(observations, modality=modality, embedder=embedder,
@@ -198,7 +220,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
                                  n_members=n_members, n_noise=n_noise, use_labels=use_labels,
                                  seed=seed, kind=kind, progress=progress)
     except NothingToScoreError as exc:
-        return _nothing_scored(exc, out_dir, t0)
+        return _nothing_scored(exc, out_dir, t0, overwrite)
     obs, ids, X, score, emb = res["obs"], res["ids"], res["X"], res["score"], res["embedder"]
     n = len(obs)
     timings = res["timings"]
@@ -233,52 +255,59 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         progress(1)
     if out_dir is None:
         return df
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    df.to_csv(out / "candidates.csv", index=False)
-    res["skipped"].to_csv(out / "skipped.csv", index=False)
-    np.save(out / "embeddings.npy", np.asarray(X, np.float32))
-    (out / "object_ids.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
-    from skyfm.discover.embed import save_embedder
+    from skyfm.outputs import Run, kill_point, run_directory, save_npy, write_csv, write_json, \
+        write_text
 
-    try:  # lets `skyfm index query --file` embed a new observation the same way
-        save_embedder(emb, out)
-    except TypeError:  # a user's own embedder: nothing we know how to save
-        pass
-    t1 = time.perf_counter()
-    plots = {}
-    for i in order[:top]:
-        nb = obs[nb_idx[i, 0]] if nb_idx.shape[1] else None
-        try:
-            resid = emb.residual(obs[i])
-        except Exception:  # noqa: BLE001 - a residual is a nicety; never fail the run for it
-            resid = None
-        path = out / "plots" / f"{safe_filename(ids[i])}.png"
-        plots[ids[i]] = plot_candidate(obs[i], nb, path, resid,
-                                       title=f"rank {rank[i]}: {why[i][:110]}")
-    timings["plots"] = time.perf_counter() - t1
-    if progress:
-        progress(1)
-    t1 = time.perf_counter()
-    info = {"n": n, "modality": res["modality"], "encoder": getattr(emb, "info_", {}).get(
-        "encoder", type(emb).__name__), "scorers": list(ens.active_), "dropped": ens.dropped_,
-        "fusion": fusion, "n_members": n_members, "n_noise": n_noise, "seed": seed,
-        "embedding_dim": int(X.shape[1]),
-        "transient_features": bool(getattr(emb, "transient", False))}
-    info |= counts(res["n_in"], n, res["skipped"])
-    if report:
-        from skyfm.discover.report import embedding_map, score_histogram, write_report
+    kill_point("discover-scored")
+    staged = contextlib.nullcontext(out_dir) if isinstance(out_dir, Run) else run_directory(
+        out_dir, overwrite=overwrite, kind="discover", recognise=is_discover_output)
+    with staged as run:  # built aside, moved into place whole when complete
+        out = run.path
+        write_csv(out / "candidates.csv", df)
+        write_csv(out / "skipped.csv", res["skipped"])
+        kill_point("discover-candidates")
+        save_npy(out / "embeddings.npy", np.asarray(X, np.float32))
+        write_text(out / "object_ids.txt", "".join(f"{i}\n" for i in ids))
+        from skyfm.discover.embed import save_embedder
 
-        mp = embedding_map(X, score, list(order[:top]), ids, res["labels"], method=map_method,
-                           seed=seed)
-        hp = score_histogram(score, top)
-        info["seconds"] = time.perf_counter() - t0
-        write_report(out / "report" / "index.html", df, plots=plots, map_png=mp, hist_png=hp,
-                     info=info, top=top)
-    timings["report"] = time.perf_counter() - t1
-    timings["total"] = time.perf_counter() - t0
-    info["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
-    (out / "summary.json").write_text(json.dumps(info, indent=2, default=str), encoding="utf-8")
+        try:  # lets `skyfm index query --file` embed a new observation the same way
+            save_embedder(emb, out)
+        except TypeError:  # a user's own embedder: nothing we know how to save
+            pass
+        t1 = time.perf_counter()
+        plots = {}
+        for i in order[:top]:
+            nb = obs[nb_idx[i, 0]] if nb_idx.shape[1] else None
+            try:
+                resid = emb.residual(obs[i])
+            except Exception:  # noqa: BLE001 - a residual is a nicety; never fail the run for it
+                resid = None
+            path = out / "plots" / f"{safe_filename(ids[i])}.png"
+            plots[ids[i]] = plot_candidate(obs[i], nb, path, resid,
+                                           title=f"rank {rank[i]}: {why[i][:110]}")
+        timings["plots"] = time.perf_counter() - t1
+        if progress:
+            progress(1)
+        t1 = time.perf_counter()
+        info = {"n": n, "modality": res["modality"], "encoder": getattr(emb, "info_", {}).get(
+            "encoder", type(emb).__name__), "scorers": list(ens.active_),
+            "dropped": ens.dropped_, "fusion": fusion, "n_members": n_members,
+            "n_noise": n_noise, "seed": seed, "embedding_dim": int(X.shape[1]),
+            "transient_features": bool(getattr(emb, "transient", False))}
+        info |= counts(res["n_in"], n, res["skipped"])
+        if report:
+            from skyfm.discover.report import embedding_map, score_histogram, write_report
+
+            mp = embedding_map(X, score, list(order[:top]), ids, res["labels"],
+                               method=map_method, seed=seed)
+            hp = score_histogram(score, top)
+            info["seconds"] = time.perf_counter() - t0
+            write_report(out / "report" / "index.html", df, plots=plots, map_png=mp,
+                         hist_png=hp, info=info, top=top)
+        timings["report"] = time.perf_counter() - t1
+        timings["total"] = time.perf_counter() - t0
+        info["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+        write_json(out / "summary.json", info)
     if progress:
         progress(1)
     return df
@@ -292,17 +321,21 @@ def counts(n_in: int, n_scored: int, skipped: pd.DataFrame) -> dict:
                                 skipped["reason"].value_counts().items()}}
 
 
-def _nothing_scored(exc: NothingToScoreError, out_dir, t0: float) -> pd.DataFrame:
+def _nothing_scored(exc: NothingToScoreError, out_dir, t0: float,
+                   overwrite: bool = False) -> pd.DataFrame:
     """Every object was skipped: an empty ``candidates.csv``, ``skipped.csv`` with the
-    reasons, and ``summary.json`` with the counts."""
+    reasons, and ``summary.json`` with the counts (a whole run, like any other)."""
+    from skyfm.outputs import Run, run_directory, write_csv, write_json
+
     df = pd.DataFrame(columns=CANDIDATE_COLUMNS)
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out / "candidates.csv", index=False)
-        exc.skipped.to_csv(out / "skipped.csv", index=False)
-        info = {"n": 0, **counts(exc.n_in, 0, exc.skipped),
-                "seconds": round(time.perf_counter() - t0, 3)}
-        (out / "summary.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        staged = contextlib.nullcontext(out_dir) if isinstance(out_dir, Run) else run_directory(
+            out_dir, overwrite=overwrite, kind="discover", recognise=is_discover_output)
+        with staged as run:
+            write_csv(run.path / "candidates.csv", df)
+            write_csv(run.path / "skipped.csv", exc.skipped)
+            write_json(run.path / "summary.json", {
+                "n": 0, **counts(exc.n_in, 0, exc.skipped),
+                "seconds": round(time.perf_counter() - t0, 3)})
     df.attrs["skipped"], df.attrs["n_in"] = exc.skipped, exc.n_in
     return df

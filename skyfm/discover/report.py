@@ -161,5 +161,7 @@ def write_report(path: str | Path, candidates: pd.DataFrame, *, plots: dict[str,
     rows.append(f"<h2>Top 100</h2><table><tr>{head}</tr>{''.join(body)}</table>")
     doc = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>skyfm discovery report"
            f"</title><style>{_CSS}</style></head><body>{''.join(rows)}</body></html>")
-    path.write_text(doc, encoding="utf-8")
+    from skyfm.outputs import write_text
+
+    write_text(path, doc)  # atomic: a reader never sees half a report
     return path

@@ -147,12 +147,8 @@ def _parse_neighbours(value) -> list[str]:
 
 def _plot_name(object_id: str) -> str:
     """File name of a candidate's plot, as ``skyfm discover`` writes it."""
-    try:
-        from skyfm.discover.explain import safe_filename
-    except ImportError:  # the discovery module is optional here
-        def safe_filename(oid: str) -> str:
-            s = re.sub(r"[^A-Za-z0-9._+-]", "_", str(oid))
-            return s if s not in ("", ".", "..") else "_" + s
+    from skyfm.discover.explain import safe_filename
+
     return f"{safe_filename(object_id)}.png"
 
 

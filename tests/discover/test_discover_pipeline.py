@@ -10,6 +10,7 @@ import pytest
 from discover_synth import make_images, make_spectra, make_table
 
 from skyfm.discover import CANDIDATE_COLUMNS, discover
+from skyfm.discover.explain import safe_filename
 
 FAST = {"n_members": 3, "n_noise": 1, "top": 3}
 
@@ -40,7 +41,7 @@ def test_candidates_csv_schema_and_files(tmp_path, disc_lcs_with_outlier):
     assert emb.dtype == np.float32 and emb.shape[0] == len(order) == len(ids)
     assert sorted(order) == sorted(ids)
     for oid in csv["object_id"].head(3):
-        assert (tmp_path / "plots" / f"{oid}.png").stat().st_size > 1000
+        assert (tmp_path / "plots" / f"{safe_filename(oid)}.png").stat().st_size > 1000
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["n"] == len(ids) and "knn" in summary["scorers"]
 
@@ -89,7 +90,7 @@ def test_each_modality_finds_its_oddity(tmp_path, maker, odd):
     df = discover(obs, tmp_path, **FAST)
     assert df.iloc[0]["object_id"] == odd
     assert (tmp_path / "report" / "index.html").exists()
-    assert (tmp_path / "plots" / f"{odd}.png").exists()
+    assert (tmp_path / "plots" / f"{safe_filename(odd)}.png").exists()
 
 
 def test_labels_switch_on_open_set_scorer(disc_lcs):
