@@ -521,3 +521,12 @@ def write_dataset(observations: Iterable, path, *, overwrite: bool = False,
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
     return out
 
+
+def identify_spectra_table(path) -> bool:
+    """A long spectra table: ``object_id, wavelength, flux`` columns (any table format)."""
+    from skyfm.data.io import sniff
+
+    if sniff.table_kind(path) != "table":
+        return False
+    cols = sniff.columns(path)
+    return bool(cols) and {"object_id", "wavelength", "flux"} <= set(cols)

@@ -1,0 +1,167 @@
+"""The reader registry: each reader is registered under a name with an *identify* function.
+
+Modelled on astropy's ``astropy.io.registry`` but smaller: a reader is a function
+``read_x(path, *, limit=None, ...) -> ObservationSet``; its identify function
+``identify_x(path) -> bool`` looks at a file's content (a few KB or a header) and says whether
+it is one. Folder readers register a second identify function for directories. Both may be
+given as ``"module:function"`` strings so that registering imports nothing heavy; they are
+imported on first use.
+
+:func:`identify_format` lists every reader that claims a path, best (highest ``priority``)
+first; :func:`best_format` picks one and refuses when readers of different modalities claim
+it with the same priority (``format=`` chooses then). Identify functions never raise: an
+unreadable file is "not mine".
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from skyfm.errors import UnknownFormatError
+
+__all__ = ["ReaderEntry", "best_format", "formats_table", "get_entry", "get_reader",
+           "identify_format", "reader_names", "register_reader", "unregister_reader"]
+
+
+def _resolve(ref: str | Callable) -> Callable:
+    if callable(ref):
+        return ref
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class ReaderEntry:
+    """One registered reader (see :func:`register_reader`)."""
+
+    name: str
+    reader: str | Callable
+    identify: str | Callable | None
+    modality: str
+    priority: int
+    extensions: tuple[str, ...] = ()
+    folder_identify: str | Callable | None = None
+    folder_priority: int = 0
+    order: int = 0
+
+    def function(self) -> Callable:
+        """The reader function (its module is imported now)."""
+        return _resolve(self.reader)
+
+    def claims(self, path: Path) -> bool:
+        """Whether this reader's identify function says ``path`` is its; never raises."""
+        ident = self.folder_identify if path.is_dir() else self.identify
+        if ident is None:
+            return False
+        try:
+            return bool(_resolve(ident)(path))
+        except Exception:  # an unreadable or odd file is simply not this reader's
+            return False
+
+    def rank(self, path: Path) -> int:
+        return self.folder_priority if path.is_dir() else self.priority
+
+
+_REGISTRY: dict[str, ReaderEntry] = {}
+
+
+def register_reader(name: str, reader: str | Callable, identify: str | Callable | None = None,
+                    *, modality: str, priority: int = 0, extensions: tuple[str, ...] = (),
+                    folder_identify: str | Callable | None = None, folder_priority: int = 0,
+                    replace: bool = False) -> ReaderEntry:
+    """Register ``reader`` (a function or ``"module:function"``) as format ``name``.
+
+    ``identify(path) -> bool`` claims files, ``folder_identify(path) -> bool`` directories
+    (either may be ``None``: the reader is then only chosen with ``format=name``).
+    ``modality`` is what it returns (``'lightcurve'``, ``'spectrum'``, ``'image'``,
+    ``'catalog'`` or ``'mixed'``); a higher ``priority`` wins when several readers claim a
+    path. ``extensions`` are informative (listed by ``skyfm data formats``). Registering a
+    name twice raises ``ValueError`` unless ``replace=True``.
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError("a reader needs a non-empty name")
+    if name in _REGISTRY and not replace:
+        raise ValueError(f"reader {name!r} is already registered (pass replace=True)")
+    order = _REGISTRY[name].order if name in _REGISTRY else len(_REGISTRY)
+    entry = ReaderEntry(name, reader, identify, modality, int(priority), tuple(extensions),
+                        folder_identify, int(folder_priority), order)
+    _REGISTRY[name] = entry
+    return entry
+
+
+def unregister_reader(name: str) -> None:
+    """Remove a reader (``KeyError``-free: an unknown name raises UnknownFormatError)."""
+    get_entry(name)
+    del _REGISTRY[name]
+
+
+def reader_names() -> list[str]:
+    """Registered format names, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_entry(name: str) -> ReaderEntry:
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise UnknownFormatError(f"unknown format {name!r}", field="format",
+                                 expected="one of " + ", ".join(_REGISTRY)) from None
+
+
+def get_reader(name: str) -> Callable:
+    """The reader function registered as ``name`` (UnknownFormatError for an unknown one)."""
+    return get_entry(name).function()
+
+
+def _ranked(path: Path) -> list[ReaderEntry]:
+    return sorted(_REGISTRY.values(), key=lambda e: (-e.rank(path), e.order))
+
+
+def identify_format(path) -> list[str]:
+    """Every reader whose identify function claims ``path``, best first."""
+    p = Path(path)
+    return [e.name for e in _ranked(p) if e.claims(p)]
+
+
+def best_format(path, prefer: str | None = None) -> str | None:
+    """The best reader claiming ``path`` (None when none does).
+
+    ``prefer`` (e.g. the reader a data set records) wins when it claims the path. Readers are
+    asked in priority order and the search stops below the first claim's priority, so a file
+    is only opened by the readers that could win. Readers of different modalities claiming it
+    with the same priority raise UnknownFormatError listing them.
+    """
+    p = Path(path)
+    if prefer is not None and prefer in _REGISTRY and _REGISTRY[prefer].claims(p):
+        return prefer
+    top: list[ReaderEntry] = []
+    for e in _ranked(p):
+        if top and e.rank(p) < top[0].rank(p):
+            break
+        if (e.folder_identify if p.is_dir() else e.identify) is not None and e.claims(p):
+            top.append(e)
+    if not top:
+        return None
+    if len({e.modality for e in top}) > 1:
+        names = ", ".join(f"{e.name} ({e.modality})" for e in top)
+        raise UnknownFormatError(f"several readers claim this path with the same priority: "
+                                 f"{names}", file=p, field="format",
+                                 expected="format='<name>' choosing one of them")
+    return top[0].name
+
+
+def formats_table() -> list[dict]:
+    """One row per reader: name, modality, priorities, extensions, reader and identify."""
+    def ref(x):
+        if x is None:
+            return ""
+        return x if isinstance(x, str) else f"{x.__module__}:{x.__qualname__}"
+
+    return [{"name": e.name, "modality": e.modality, "priority": e.priority,
+             "folder_priority": e.folder_priority if e.folder_identify else None,
+             "extensions": " ".join(e.extensions), "reader": ref(e.reader),
+             "identify": ref(e.identify), "folder_identify": ref(e.folder_identify)}
+            for e in _REGISTRY.values()]
