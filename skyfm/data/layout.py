@@ -129,7 +129,7 @@ def _read_labels(path: Path) -> dict:
 
 def load_dataset(path, *, strict: bool = False, limit: int | None = None,
                  progress: Progress = None, dataset: str | None = None,
-                 duplicates: str | None = None, **_) -> ObservationSet:
+                 duplicates: str | None = None) -> ObservationSet:
     """Read a directory in the generic layout (see module docstring).
 
     Labels from ``labels.csv`` are set on each observation's ``label`` (and as a ``label``
@@ -265,8 +265,8 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
 
 
 def read_spectra_table(path, *, strict: bool = False, limit: int | None = None,
-                       dataset: str | None = None, labels: dict | None = None,
-                       **_) -> ObservationSet:
+                       dataset: str | None = None, labels: dict | None = None
+                       ) -> ObservationSet:
     """A long spectra table (object_id, wavelength, flux[, flux_err, wavelength_unit, mask])
     read on its own, outside a dataset directory."""
     report = new_report(path)

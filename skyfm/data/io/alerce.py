@@ -152,7 +152,7 @@ def read_alerce(path, *, corrected: bool = False, limit: int | None = None,
     return finish(lcs, report)
 
 
-def read_alerce_features(path, *, dataset=None, limit=None, **_):
+def read_alerce_features(path, *, dataset=None, limit=None):
     """``100_objects_features.csv`` (+ ``100_objects_labels.csv``) -> one :class:`Catalog`."""
     p = Path(path)
     df = _table(p)

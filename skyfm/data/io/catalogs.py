@@ -169,7 +169,7 @@ def read_table_any(p: Path, spec: dict):
 
 def read_catalog(path, *, id_column: str | None = None, label_column: str | None = None,
                  names: list[str] | None = None, limit: int | None = None,
-                 dataset: str | None = None, strict: bool = False, **_) -> ObservationSet:
+                 dataset: str | None = None, strict: bool = False) -> ObservationSet:
     """A catalogue file (or a folder of them) -> ObservationSet of :class:`Catalog`."""
     p = Path(path)
     if p.is_dir():
