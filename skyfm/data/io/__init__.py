@@ -48,7 +48,7 @@ everything).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from skyfm.data.io._common import DataQualityWarning
@@ -70,9 +70,23 @@ def _lazy(fmt: str) -> Callable[..., ObservationSet]:
     return reader
 
 
-#: format name -> reader (imported on first use); the registry is the source, see
-#: :mod:`skyfm.data.io.registry`
-READERS: dict[str, Callable[..., ObservationSet]] = {k: _lazy(k) for k in reader_names()}
+class _Readers(Mapping):
+    """A live view of the reader registry: format name -> reader (imported on first call)."""
+
+    def __getitem__(self, name: str) -> Callable[..., ObservationSet]:
+        if name not in reader_names():
+            raise KeyError(name)
+        return _lazy(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(reader_names())
+
+    def __len__(self) -> int:
+        return len(reader_names())
+
+
+#: format name -> reader; follows :mod:`skyfm.data.io.registry` (readers registered later too)
+READERS: Mapping[str, Callable[..., ObservationSet]] = _Readers()
 
 
 def detect_format(path) -> str:
@@ -227,7 +241,8 @@ def _check_keywords(fmt: str, kw: dict) -> dict:
         names |= {q.name for q in params if q.kind in (q.KEYWORD_ONLY, q.POSITIONAL_OR_KEYWORD)}
     if passes_on:
         return kw  # a reader that passes keywords on to another one, which checks them
-    bad = [k for k in kw if k not in names and k not in COMMON_KEYWORDS]
+    # ``dataset`` is set by read() for provenance; a reader without it just has none
+    bad = [k for k in kw if k not in names and k not in (*COMMON_KEYWORDS, "dataset")]
     if bad:
         ok = ", ".join(sorted(names - {"path", "dataset"}))
         raise TypeError(f"read() got an unexpected keyword argument {bad[0]!r} for reader "

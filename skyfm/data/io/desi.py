@@ -192,10 +192,17 @@ def identify_desi(path) -> bool:
     p = Path(path)
     if fits_kind(p) != "fits":
         return False
+    import warnings
+
     from astropy.io import fits
 
-    with fits.open(p, memmap=False) as hd:
-        names = {h.name for h in hd}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged header: the reader says what is wrong
+            with fits.open(p, memmap=False) as hd:
+                names = {h.name for h in hd}
+    except Exception:  # not readable as FITS: not a DESI coadd
+        return False
     return {"B_FLUX", "R_FLUX", "Z_FLUX"} & names != set()
 
 

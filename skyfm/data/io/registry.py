@@ -53,8 +53,9 @@ class ReaderEntry:
 
     def claims(self, path: Path) -> bool:
         """Whether this reader's identify function says ``path`` is its; never raises."""
-        ident = self.folder_identify if path.is_dir() else self.identify
-        if ident is None:
+        is_dir = path.is_dir()
+        ident = self.folder_identify if is_dir else self.identify
+        if ident is None or not (is_dir or path.is_file()):  # a FIFO or device is never read
             return False
         try:
             return bool(_resolve(ident)(path))

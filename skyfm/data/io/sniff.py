@@ -19,7 +19,9 @@ XML_EXTENSIONS = (".xml", ".vot", ".votable")
 
 
 def head(p: Path, n: int = 4096) -> bytes:
-    """The first ``n`` bytes (empty when the file cannot be read)."""
+    """The first ``n`` bytes (empty when the file cannot be read or is not a regular file)."""
+    if not Path(p).is_file():
+        return b""
     try:
         with open(p, "rb") as fh:
             return fh.read(n)
@@ -29,6 +31,8 @@ def head(p: Path, n: int = 4096) -> bytes:
 
 def gunzip_head(p: Path, n: int = 4096) -> bytes:
     """The first ``n`` bytes of a gzipped file's content (empty when it is not gzip)."""
+    if not Path(p).is_file():
+        return b""
     try:
         with gzip.open(p, "rb") as fh:
             return fh.read(n)
