@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from skyfm.errors import UnknownFormatError
@@ -29,6 +30,11 @@ __all__ = ["ReaderEntry", "best_format", "formats_table", "get_entry", "get_read
 def _resolve(ref: str | Callable) -> Callable:
     if callable(ref):
         return ref
+    return _import(ref)
+
+
+@lru_cache(maxsize=None)
+def _import(ref: str) -> Callable:
     module, _, name = ref.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -51,19 +57,25 @@ class ReaderEntry:
         """The reader function (its module is imported now)."""
         return _resolve(self.reader)
 
-    def claims(self, path: Path) -> bool:
-        """Whether this reader's identify function says ``path`` is its; never raises."""
-        is_dir = path.is_dir()
-        ident = self.folder_identify if is_dir else self.identify
-        if ident is None or not (is_dir or path.is_file()):  # a FIFO or device is never read
+    def claims(self, path: Path, kind: str | None = None) -> bool:
+        """Whether this reader's identify function says ``path`` is its; never raises.
+        ``kind`` is :func:`_kind` of the path when the caller knows it."""
+        kind = kind or _kind(path)
+        ident = {"dir": self.folder_identify, "file": self.identify}.get(kind)
+        if ident is None:  # no identify function, or a FIFO/device/missing path: never read
             return False
         try:
             return bool(_resolve(ident)(path))
         except Exception:  # an unreadable or odd file is simply not this reader's
             return False
 
-    def rank(self, path: Path) -> int:
-        return self.folder_priority if path.is_dir() else self.priority
+    def rank(self, kind: str) -> int:
+        return self.folder_priority if kind == "dir" else self.priority
+
+
+def _kind(path: Path) -> str:
+    """``'dir'``, ``'file'`` (a regular file) or ``'other'``."""
+    return "dir" if path.is_dir() else "file" if path.is_file() else "other"
 
 
 _REGISTRY: dict[str, ReaderEntry] = {}
@@ -117,14 +129,15 @@ def get_reader(name: str) -> Callable:
     return get_entry(name).function()
 
 
-def _ranked(path: Path) -> list[ReaderEntry]:
-    return sorted(_REGISTRY.values(), key=lambda e: (-e.rank(path), e.order))
+def _ranked(kind: str) -> list[ReaderEntry]:
+    return sorted(_REGISTRY.values(), key=lambda e: (-e.rank(kind), e.order))
 
 
 def identify_format(path) -> list[str]:
     """Every reader whose identify function claims ``path``, best first."""
     p = Path(path)
-    return [e.name for e in _ranked(p) if e.claims(p)]
+    kind = _kind(p)
+    return [e.name for e in _ranked(kind) if e.claims(p, kind)]
 
 
 def best_format(path, prefer: str | None = None) -> str | None:
@@ -136,13 +149,14 @@ def best_format(path, prefer: str | None = None) -> str | None:
     with the same priority raise UnknownFormatError listing them.
     """
     p = Path(path)
-    if prefer is not None and prefer in _REGISTRY and _REGISTRY[prefer].claims(p):
+    kind = _kind(p)
+    if prefer is not None and prefer in _REGISTRY and _REGISTRY[prefer].claims(p, kind):
         return prefer
     top: list[ReaderEntry] = []
-    for e in _ranked(p):
-        if top and e.rank(p) < top[0].rank(p):
+    for e in _ranked(kind):
+        if top and e.rank(kind) < top[0].rank(kind):
             break
-        if (e.folder_identify if p.is_dir() else e.identify) is not None and e.claims(p):
+        if e.claims(p, kind):
             top.append(e)
     if not top:
         return None

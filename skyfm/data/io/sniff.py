@@ -7,6 +7,7 @@ raises for an unreadable file (it is then "nothing").
 from __future__ import annotations
 
 import gzip
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +21,7 @@ XML_EXTENSIONS = (".xml", ".vot", ".votable")
 
 def head(p: Path, n: int = 4096) -> bytes:
     """The first ``n`` bytes (empty when the file cannot be read or is not a regular file)."""
-    if not Path(p).is_file():
+    if not os.path.isfile(p):
         return b""
     try:
         with open(p, "rb") as fh:
@@ -31,7 +32,7 @@ def head(p: Path, n: int = 4096) -> bytes:
 
 def gunzip_head(p: Path, n: int = 4096) -> bytes:
     """The first ``n`` bytes of a gzipped file's content (empty when it is not gzip)."""
-    if not Path(p).is_file():
+    if not os.path.isfile(p):
         return b""
     try:
         with gzip.open(p, "rb") as fh:
@@ -51,12 +52,29 @@ def is_text(data: bytes) -> bool:
     return True
 
 
-def fits_kind(p: Path) -> str | None:
-    """``'fits'`` for a FITS file, ``'fits.gz'`` for a gzipped one, else None."""
+def _stat_key(p) -> tuple[str, int, int] | None:
+    """(path, mtime, size): the cache key of a file's content checks (None: not a file)."""
+    try:
+        st = os.stat(p)
+    except (OSError, ValueError):
+        return None
+    return (os.fspath(p), st.st_mtime_ns, st.st_size)
+
+
+def fits_kind(p) -> str | None:
+    """``'fits'`` for a FITS file, ``'fits.gz'`` for a gzipped one (whose first 4 KB
+    decompress), else None."""
+    key = _stat_key(p)
+    return None if key is None else _fits_kind(*key)
+
+
+@lru_cache(maxsize=128)
+def _fits_kind(path: str, mtime_ns: int, size: int) -> str | None:
+    p = Path(path)
     h = head(p, 8)
     if h.startswith(b"SIMPLE"):
         return "fits"
-    if h[:2] == GZIP and gunzip_head(p, 8).startswith(b"SIMPLE"):
+    if h[:2] == GZIP and gunzip_head(p).startswith(b"SIMPLE"):
         return "fits.gz"
     return None
 
@@ -73,9 +91,15 @@ def table_kind(path) -> str | None:
     Tables are known by their extension or, under any name, by content (text or Parquet whose
     first lines split into columns). FITS files are never tables here.
     """
-    p = Path(path)
-    if not p.is_file():
+    if not os.path.isfile(path):
         return None
+    key = _stat_key(path)
+    return None if key is None else _table_kind(*key)
+
+
+@lru_cache(maxsize=128)
+def _table_kind(path: str, mtime_ns: int, size: int) -> str | None:
+    p = Path(path)
     name = p.name.lower()
     h = head(p)
     if h[:2] == GZIP:
@@ -105,12 +129,10 @@ def _columns_cached(path: str, mtime_ns: int, size: int) -> tuple[str, ...] | No
 
 def columns(path) -> list[str] | None:
     """Column names from the start of a table file (None when it is not one)."""
-    p = Path(path)
-    try:
-        st = p.stat()
-    except OSError:
+    key = _stat_key(path)
+    if key is None:
         return None
-    cols = _columns_cached(str(p), st.st_mtime_ns, st.st_size)
+    cols = _columns_cached(*key)
     return None if cols is None else list(cols)
 
 
@@ -126,9 +148,15 @@ def time_like_first_value(p: Path) -> bool:
     return 2.4e6 < v < 2.5e6 or 400.0 < v < 2.0e4
 
 
-def files_in(folder: Path) -> set[str]:
+def files_in(folder) -> frozenset[str]:
     """Names of the entries of a folder (empty when it cannot be listed)."""
+    key = _stat_key(folder)
+    return frozenset() if key is None else _files_in(*key)
+
+
+@lru_cache(maxsize=64)
+def _files_in(path: str, mtime_ns: int, size: int) -> frozenset[str]:
     try:
-        return {f.name for f in Path(folder).iterdir()}
+        return frozenset(f.name for f in Path(path).iterdir())
     except OSError:
-        return set()
+        return frozenset()
