@@ -175,7 +175,8 @@ def formats_table() -> list[dict]:
             return ""
         return x if isinstance(x, str) else f"{x.__module__}:{x.__qualname__}"
 
-    return [{"name": e.name, "modality": e.modality, "priority": e.priority,
+    return [{"name": e.name, "modality": e.modality,
+             "priority": e.priority if e.identify else None,
              "folder_priority": e.folder_priority if e.folder_identify else None,
              "extensions": " ".join(e.extensions), "reader": ref(e.reader),
              "identify": ref(e.identify), "folder_identify": ref(e.folder_identify)}
