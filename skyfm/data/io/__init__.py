@@ -1,5 +1,9 @@
 """Readers: ``read(path)`` looks at a file or directory and picks the reader.
 
+Readers are registered in :mod:`.registry` (built-ins in :mod:`.formats`), each with an
+identify function next to it; :func:`detect_format` uses the reader a registered shared set
+records, else the best reader claiming the path.
+
 Formats (one module each): EROS/RAMP list-column CSV (:mod:`.eros`), long-format light-curve
 tables with a column mapping (:mod:`.table`), PLAsTiCC (:mod:`.plasticc`), ALeRCE ZTF CSVs
 (:mod:`.alerce`), MACHO ``.mjd`` in tar.bz2 (:mod:`.macho`), ZTF/LSST Avro alerts
@@ -39,8 +43,9 @@ Bad-input policy
   run with this net switched off, so readers must name the field themselves).
 
 Common keywords: ``limit=N`` (first N objects), ``strict=``, ``progress=`` (callback taking a
-count), ``format=`` (force a reader by name, see :data:`READERS`), ``modality=`` and ``file=``
-(one kind of data, or one file, of a folder); light-curve tables also take ``columns=``,
+count), ``format=`` (force a reader by name, see :data:`READERS` or ``skyfm data formats``),
+``modality=`` and ``file=`` (one kind of data, or one file, of a folder); light-curve tables
+also take ``columns=``,
 ``kind=``, ``flux_unit=``, ``time_format=`` and ``duplicates=``. A keyword the chosen reader does
 not take raises ``TypeError`` naming it and the reader (``limt=5`` never silently reads
 everything).
@@ -142,7 +147,7 @@ def _recorded_reader(p: Path) -> tuple[str | None, bool]:
             if reader is None or reader not in READERS:
                 return None, False
             return reader, q == p
-    except Exception:  # the registry is optional for reading
+    except Exception:  # noqa: BLE001 - the registry is optional for reading
         return None, False
     return None, False
 

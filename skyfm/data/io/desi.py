@@ -201,7 +201,7 @@ def identify_desi(path) -> bool:
             warnings.simplefilter("ignore")  # a damaged header: the reader says what is wrong
             with fits.open(p, memmap=False) as hd:
                 names = {h.name for h in hd}
-    except Exception:  # not readable as FITS: not a DESI coadd
+    except Exception:  # noqa: BLE001 - not readable as FITS: not a DESI coadd
         return False
     return {"B_FLUX", "R_FLUX", "Z_FLUX"} & names != set()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from skyfm.errors import UnknownFormatError
@@ -33,7 +33,7 @@ def _resolve(ref: str | Callable) -> Callable:
     return _import(ref)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _import(ref: str) -> Callable:
     module, _, name = ref.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -66,7 +66,7 @@ class ReaderEntry:
             return False
         try:
             return bool(_resolve(ident)(path))
-        except Exception:  # an unreadable or odd file is simply not this reader's
+        except Exception:  # noqa: BLE001 - an unreadable or odd file is simply not this reader's
             return False
 
     def rank(self, kind: str) -> int:
