@@ -221,3 +221,31 @@ def test_detect_format_unchanged_on_the_shared_sets():
     if not checked:
         pytest.skip(f"none of the snapshot's paths is under SKYFM_DATA_DIR={root}")
     assert not diffs, diffs
+
+
+def test_detect_format_unchanged_on_the_fuzz_seeds(tmp_path):
+    """The fuzz engine's seed inputs (cut from the shared sets) keep their reader."""
+    from skyfm.testing.fuzz_seeds import build_seeds
+
+    root = _data_root()
+    snap = json.loads(SNAPSHOT.read_text())["seeds"]
+    diffs, checked = [], 0
+    for i, s in enumerate(build_seeds(root)):
+        base = tmp_path / f"{i:02d}_{s.name}"
+        for rel, data in s.files.items():
+            (base / rel).parent.mkdir(parents=True, exist_ok=True)
+            (base / rel).write_bytes(data)
+        for target, p in (("file", base / s.main), ("dir", base)):
+            key = f"{s.name}:{s.main}:{target}"
+            if key not in snap:
+                continue
+            try:
+                got = detect_format(p)
+            except Exception as exc:  # noqa: BLE001 - recorded as ERR:<class>
+                got = "ERR:" + type(exc).__name__
+            checked += 1
+            if got != snap[key]:
+                diffs.append((key, snap[key], got))
+    if not checked:
+        pytest.skip("no fuzz seed of the snapshot could be built from SKYFM_DATA_DIR")
+    assert not diffs, diffs
