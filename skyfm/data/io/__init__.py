@@ -56,15 +56,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from skyfm.data.io import formats as _formats  # noqa: F401  (registers the built-in readers)
 from skyfm.data.io._common import DataQualityWarning
+from skyfm.data.io.registry import best_format, get_entry, identify_format, reader_names
 from skyfm.data.observations import ObservationSet
 from skyfm.errors import DataFormatError, DataNotFoundError, UnknownFormatError
 
 __all__ = ["READERS", "DataQualityWarning", "detect_format", "identify_format", "read"]
-
-
-from skyfm.data.io import formats as _formats  # noqa: F401  (registers the built-in readers)
-from skyfm.data.io.registry import best_format, get_entry, identify_format, reader_names
 
 
 def _lazy(fmt: str) -> Callable[..., ObservationSet]:
