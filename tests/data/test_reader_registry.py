@@ -61,6 +61,8 @@ def test_register_identify_and_get(registered, test_file):
     assert any(r["name"] == "t_high" and r["extensions"] == ".bin" for r in reg.formats_table())
     with pytest.raises(ValueError, match="already registered"):
         reg.register_reader("t_high", _reader, _is_test_file, modality="image")
+    with pytest.raises(ValueError, match="modality 'lightcurves' is not one of"):
+        reg.register_reader("t_typo", _reader, _is_test_file, modality="lightcurves")
 
 
 def test_readers_listing_follows_the_registry():

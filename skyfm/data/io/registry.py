@@ -16,6 +16,7 @@ unreadable file is "not mine".
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from skyfm.errors import UnknownFormatError
 
-__all__ = ["ReaderEntry", "best_format", "formats_table", "get_entry", "get_reader",
+__all__ = ["MODALITIES", "ReaderEntry", "best_format", "formats_table", "get_entry", "get_reader",
            "identify_format", "reader_names", "register_reader", "unregister_reader"]
 
 
@@ -79,6 +80,10 @@ def _kind(path: Path) -> str:
 
 
 _REGISTRY: dict[str, ReaderEntry] = {}
+_ORDER = itertools.count()
+
+#: what a reader returns; ``mixed`` readers (a dataset folder) return several kinds
+MODALITIES = ("lightcurve", "spectrum", "image", "catalog", "mixed")
 
 
 def register_reader(name: str, reader: str | Callable, identify: str | Callable | None = None,
@@ -98,7 +103,10 @@ def register_reader(name: str, reader: str | Callable, identify: str | Callable 
         raise ValueError("a reader needs a non-empty name")
     if name in _REGISTRY and not replace:
         raise ValueError(f"reader {name!r} is already registered (pass replace=True)")
-    order = _REGISTRY[name].order if name in _REGISTRY else len(_REGISTRY)
+    if modality not in MODALITIES:
+        raise ValueError(f"reader {name!r}: modality {modality!r} is not one of "
+                         + ", ".join(MODALITIES))
+    order = _REGISTRY[name].order if name in _REGISTRY else next(_ORDER)
     entry = ReaderEntry(name, reader, identify, modality, int(priority), tuple(extensions),
                         folder_identify, int(folder_priority), order)
     _REGISTRY[name] = entry
