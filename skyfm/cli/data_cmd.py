@@ -17,7 +17,8 @@ from skyfm.cli.read_options import (
 )
 
 data_app = typer.Typer(help="Registered data sets and readers: list, info, convert, verify, "
-                            "fetch.\n\nExample: skyfm data list", no_args_is_help=True)
+                            "fetch, formats.\n\nExample: skyfm data list",
+                       no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 

@@ -17,7 +17,7 @@ runner = CliRunner()
 def test_help_lists_data_commands():
     res = runner.invoke(app, ["data", "--help"])
     assert res.exit_code == 0
-    for cmd in ("list", "info", "convert", "verify", "fetch"):
+    for cmd in ("list", "info", "convert", "verify", "fetch", "formats"):
         assert cmd in res.output
 
 
