@@ -17,7 +17,8 @@ from skyfm.cli.read_options import (
 )
 
 data_app = typer.Typer(help="Registered data sets and readers: list, info, convert, verify, "
-                            "fetch.\n\nExample: skyfm data list", no_args_is_help=True)
+                            "fetch, formats.\n\nExample: skyfm data list",
+                       no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
@@ -45,6 +46,43 @@ def list_cmd() -> None:
                   "[green]present[/]" if r["present"] else "[red]absent[/]")
     Console().print(t)
 
+
+
+@data_app.command("formats")
+def formats_cmd(
+    path: Path = typer.Argument(None, help="a file or folder: list the readers that claim it"),
+) -> None:
+    """List the registered readers: name, modality, priority, extensions, identify function.
+
+    With PATH, list the readers whose identify function claims it (best first) and the one
+    ``skyfm.read`` would use.
+
+    Example: skyfm data formats lc.csv
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from skyfm.data.io import detect_format
+    from skyfm.data.io.registry import formats_table, identify_format
+
+    rows = sorted(formats_table(), key=lambda r: r["name"])
+    if path is not None:
+        claims = identify_format(path)
+        rows = sorted((r for r in rows if r["name"] in claims), key=lambda r: claims.index(
+            r["name"]))
+    t = Table(title="skyfm readers" + (f" claiming {path}" if path is not None else ""))
+    for c in ("name", "modality", "priority", "folder priority", "extensions", "identify"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        ident = " / ".join(x.rpartition(":")[2] for x in (r["identify"], r["folder_identify"])
+                           if x)
+        t.add_row(r["name"], r["modality"], "" if r["priority"] is None else str(r["priority"]),
+                  "" if r["folder_priority"] is None else str(r["folder_priority"]),
+                  r["extensions"], ident)
+    console = Console()
+    console.print(t)
+    if path is not None:
+        console.print(f"read() uses: {detect_format(path)}")
 
 def summarize(obs) -> list[tuple[str, str]]:
     """(key, value) lines describing what ``read()`` found."""

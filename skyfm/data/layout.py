@@ -129,7 +129,7 @@ def _read_labels(path: Path) -> dict:
 
 def load_dataset(path, *, strict: bool = False, limit: int | None = None,
                  progress: Progress = None, dataset: str | None = None,
-                 duplicates: str | None = None, **_) -> ObservationSet:
+                 duplicates: str | None = None) -> ObservationSet:
     """Read a directory in the generic layout (see module docstring).
 
     Labels from ``labels.csv`` are set on each observation's ``label`` (and as a ``label``
@@ -265,8 +265,8 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
 
 
 def read_spectra_table(path, *, strict: bool = False, limit: int | None = None,
-                       dataset: str | None = None, labels: dict | None = None,
-                       **_) -> ObservationSet:
+                       dataset: str | None = None, labels: dict | None = None
+                       ) -> ObservationSet:
     """A long spectra table (object_id, wavelength, flux[, flux_err, wavelength_unit, mask])
     read on its own, outside a dataset directory."""
     report = new_report(path)
@@ -543,3 +543,12 @@ def _write_layout(obs: list, out: Path, *, progress: Progress, image_format: str
             fh.writelines(json.dumps(r) + "\n" for r in meta_rows)
     (out / "dataset.json").write_text(json.dumps(info, indent=1))
 
+
+def identify_spectra_table(path) -> bool:
+    """A long spectra table: ``object_id, wavelength, flux`` columns (any table format)."""
+    from skyfm.data.io import sniff
+
+    if sniff.table_kind(path) != "table":
+        return False
+    cols = sniff.columns(path)
+    return bool(cols) and {"object_id", "wavelength", "flux"} <= set(cols)

@@ -17,7 +17,7 @@ runner = CliRunner()
 def test_help_lists_data_commands():
     res = runner.invoke(app, ["data", "--help"])
     assert res.exit_code == 0
-    for cmd in ("list", "info", "convert", "verify", "fetch"):
+    for cmd in ("list", "info", "convert", "verify", "fetch", "formats"):
         assert cmd in res.output
 
 
@@ -87,3 +87,19 @@ def test_info_real(shared_data, name):
     res = runner.invoke(app, ["data", "info", name], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert ("15,118" in res.output) if "macho" in name else ("12,529 rows" in res.output)
+
+
+def test_formats_lists_every_reader_and_what_claims_a_file(tmp_path):
+    from skyfm.data.io import READERS
+
+    res = runner.invoke(app, ["data", "formats"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    for name in READERS:
+        assert name in res.output
+    f = tmp_path / "lc.csv"
+    f.write_text("object_id,mjd,band,mag,mag_err\na,1.0,g,18.0,0.1\na,2.0,g,18.1,0.1\n")
+    res = runner.invoke(app, ["data", "formats", str(f)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "lightcurve_table" in res.output and "catalog" in res.output
+    assert "read() uses: lightcurve_table" in res.output
+    assert "eros" not in res.output

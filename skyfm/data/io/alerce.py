@@ -152,7 +152,7 @@ def read_alerce(path, *, corrected: bool = False, limit: int | None = None,
     return finish(lcs, report)
 
 
-def read_alerce_features(path, *, dataset=None, limit=None, **_):
+def read_alerce_features(path, *, dataset=None, limit=None):
     """``100_objects_features.csv`` (+ ``100_objects_labels.csv``) -> one :class:`Catalog`."""
     p = Path(path)
     df = _table(p)
@@ -175,3 +175,24 @@ def read_alerce_features(path, *, dataset=None, limit=None, **_):
     out = finish([cat], report)
     out.report.n_points = len(df)
     return out
+
+
+_ALERCE_FILE = r"_detections(_corr)?\.csv$|_objects_features\.csv$"
+
+
+def identify_alerce(path) -> bool:
+    """ALeRCE's example CSVs (``*_detections[_corr].csv``, ``*_objects_features.csv``)."""
+    import re
+
+    from skyfm.data.io.sniff import table_kind
+
+    p = Path(path)
+    return bool(re.search(_ALERCE_FILE, p.name)) and table_kind(p) == "table"
+
+
+def identify_alerce_folder(path) -> bool:
+    import re
+
+    from skyfm.data.io.sniff import files_in
+
+    return any(re.search(r"_detections(_corr)?\.csv$", f) for f in files_in(Path(path)))

@@ -139,3 +139,18 @@ def read_alert_parquet(path, *, modality: str | None = None, merge: bool = True,
     packets = ((f, *read_file_packets(f)) for f in files)
     return assemble(p, files, packets, modality=modality, merge=merge, limit=limit,
                     strict=strict, dataset=dataset, progress=progress, reader="alert_parquet")
+
+
+def identify_alert_parquet(path) -> bool:
+    """Parquet whose schema is a ZTF alert's (any file name)."""
+    from skyfm.data.io.sniff import head
+
+    return head(Path(path), 4) == b"PAR1" and is_alert_parquet(path)
+
+
+def identify_alert_parquet_folder(path) -> bool:
+    from skyfm.data.io.sniff import files_in
+
+    p = Path(path)
+    return any(f.lower().endswith((".parquet", ".pq")) and is_alert_parquet(p / f)
+               for f in files_in(p))

@@ -404,3 +404,21 @@ def _has_cutouts(rec) -> bool:
         return any(ts.get(k) is not None for k in ("scicutout", "refcutout", "diffcutout"))
     return any(rec.get(k) is not None
                for k in ("cutoutScience", "cutoutTemplate", "cutoutDifference"))
+
+
+def identify_alerts(path) -> bool:
+    """An Avro container (``Obj\\x01``) or a ``.avro`` file."""
+    from skyfm.data.io.sniff import head
+
+    p = Path(path)
+    return head(p, 4) == b"Obj\x01" or p.name.lower().endswith(".avro")
+
+
+def identify_alerts_folder(path) -> bool:
+    """A folder of Avro alerts (also in sub-folders, or Avro content under other names)."""
+    from skyfm.data.io.sniff import files_in, head
+
+    p = Path(path)
+    files = files_in(p)
+    return (any(f.endswith(".avro") for f in files) or any(p.rglob("*.avro"))
+            or any((p / f).is_file() and head(p / f, 4) == b"Obj\x01" for f in files))

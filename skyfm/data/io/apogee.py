@@ -154,3 +154,17 @@ def read_apogee(path, *, wavelength=None, dataset: str | None = None, limit: int
     if limit is not None:
         out = out[:limit]
     return finish(out, report)
+
+
+def identify_apogee(path) -> bool:
+    """An ``.npz`` file (a zip archive of arrays)."""
+    from skyfm.data.io.sniff import head
+
+    p = Path(path)
+    return p.name.lower().endswith(".npz") or head(p, 4) == b"PK\x03\x04"
+
+
+def identify_apogee_folder(path) -> bool:
+    from skyfm.data.io.sniff import files_in
+
+    return any(f.endswith(".npz") for f in files_in(Path(path)))

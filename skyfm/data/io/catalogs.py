@@ -169,7 +169,7 @@ def read_table_any(p: Path, spec: dict):
 
 def read_catalog(path, *, id_column: str | None = None, label_column: str | None = None,
                  names: list[str] | None = None, limit: int | None = None,
-                 dataset: str | None = None, strict: bool = False, **_) -> ObservationSet:
+                 dataset: str | None = None, strict: bool = False) -> ObservationSet:
     """A catalogue file (or a folder of them) -> ObservationSet of :class:`Catalog`."""
     p = Path(path)
     if p.is_dir():
@@ -264,3 +264,23 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
     out = finish([cat], report)
     out.report.n_points = len(df)
     return out
+
+
+def identify_catalog(path) -> bool:
+    """Any table: CSV/whitespace text, Parquet, ECSV/IPAC/CDS, VOTable (gzipped or not)."""
+    from skyfm.data.io.sniff import table_kind
+
+    return table_kind(path) is not None
+
+
+def identify_catalog_folder(path) -> bool:
+    """A folder with table files (or VOTables and no images)."""
+    from skyfm.data.io.sniff import files_in
+
+    files = files_in(Path(path))
+    if any(f.lower().endswith((".csv", ".parquet", ".data", ".dat", ".dat.gz")) for f in files):
+        return True
+    from skyfm.data.io.images import identify_image_folder
+
+    return (any(f.lower().endswith((".xml", ".vot")) for f in files)
+            and not identify_image_folder(path))

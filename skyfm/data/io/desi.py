@@ -183,3 +183,30 @@ def read_desi(path, *, combine: bool = True, limit: int | None = None, strict: b
     if limit is not None:
         out = out[:limit]
     return finish(out, report)
+
+
+def identify_desi(path) -> bool:
+    """A (not gzipped) FITS file with a B/R/Z_FLUX HDU."""
+    from skyfm.data.io.sniff import fits_kind
+
+    p = Path(path)
+    if fits_kind(p) != "fits":
+        return False
+    import warnings
+
+    from astropy.io import fits
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged header: the reader says what is wrong
+            with fits.open(p, memmap=False) as hd:
+                names = {h.name for h in hd}
+    except Exception:  # noqa: BLE001 - not readable as FITS: not a DESI coadd
+        return False
+    return {"B_FLUX", "R_FLUX", "Z_FLUX"} & names != set()
+
+
+def identify_desi_folder(path) -> bool:
+    from skyfm.data.io.sniff import files_in
+
+    return any(f.startswith("coadd") and f.endswith(".fits") for f in files_in(Path(path)))

@@ -252,3 +252,34 @@ def _read_one(feats: Path, labels_path: Path | None, *, explicit: bool, limit, s
     pos = {k: i for i, k in enumerate(ids)}
     lcs.sort(key=lambda lc: pos[lc.object_id])
     return finish(lcs, report)
+
+
+#: names that are never a RAMP list-column CSV (not opened when looking for one in a folder)
+_NOT_TEXT = (".fits", ".fit", ".fits.gz", ".fz", ".jpg", ".jpeg", ".png", ".avro", ".parquet",
+             ".pq", ".npz", ".tar.bz2", ".tar.gz", ".tgz", ".xml", ".vot", ".md", ".rst")
+
+
+def identify_eros(path) -> bool:
+    """A RAMP list-column file under any name: gzipped or naming ``time_points_b`` early, or a
+    table whose columns include the blue time and light lists."""
+    from skyfm.data.io import sniff
+
+    p = Path(path)
+    h = sniff.head(p)
+    if (h[:2] == sniff.GZIP or b"time_points_b" in h) and is_eros_file(p):
+        return True
+    cols = sniff.columns(p) if sniff.table_kind(p) == "table" else None
+    return bool(cols) and {"time_points_b", "light_points_b"} <= set(cols)
+
+
+def identify_eros_folder(path) -> bool:
+    """A RAMP folder: ``train_varlength_features.csv.gz`` or a features file under any name."""
+    from skyfm.data.io.sniff import files_in
+
+    p = Path(path)
+    files = files_in(p)
+    if "train_varlength_features.csv.gz" in files:
+        return True
+    cands = sorted(f for f in files if not f.lower().endswith(_NOT_TEXT)
+                   and not f.startswith("."))
+    return len(cands) <= 50 and any(is_eros_file(p / f) for f in cands)

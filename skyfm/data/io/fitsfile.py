@@ -36,3 +36,10 @@ def read_fits(path, *, dataset=None, **kw):
                                                             "limit", "strict")})
     raise DataFormatError("no image or table HDU", file=Path(p), field="HDU",
                           expected="a 2-D/3-D image or a binary table")
+
+
+def identify_fits(path) -> bool:
+    """Any FITS file, gzipped or not."""
+    from skyfm.data.io.sniff import fits_kind
+
+    return fits_kind(Path(path)) is not None

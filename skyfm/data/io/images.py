@@ -386,3 +386,31 @@ def image_from_bytes(data: bytes, source, field: str, *, gzipped: bool = True):
         with fits.open(io.BytesIO(raw), memmap=False) as hd:
             _, h = _fits_image_hdu(hd, source)
             return np.array(h.data, dtype=np.float32), h.header.copy()
+
+
+def identify_image(path) -> bool:
+    """PNG or JPEG by its magic bytes."""
+    from skyfm.data.io.sniff import head
+
+    h = head(Path(path), 8)
+    return h[:8] == b"\x89PNG\r\n\x1a\n" or h[:3] == b"\xff\xd8\xff"
+
+
+def identify_galaxyzoo_folder(path) -> bool:
+    """``labels.csv`` starting with ``OBJID`` beside an ``images/`` folder."""
+    p = Path(path)
+    if not ((p / "labels.csv").is_file() and (p / "images").is_dir()):
+        return False
+    try:
+        with open(p / "labels.csv", encoding="utf-8", errors="replace") as fh:
+            return fh.readline().strip().upper().startswith("OBJID")
+    except OSError:
+        return False
+
+
+def identify_image_folder(path) -> bool:
+    """A folder holding FITS, JPEG or PNG files."""
+    from skyfm.data.io.sniff import files_in
+
+    return any(f.lower().endswith((".fits", ".fit", ".fits.gz", ".jpeg", ".jpg", ".png"))
+               for f in files_in(Path(path)))

@@ -123,3 +123,9 @@ def read_lightcurve_fits(path, *, flux_column: str | None = None, strict: bool =
         fields={"time": "TIME", "value": fcol, "error": str(ecol), "object_id": "OBJECT"})
     return finish(lcs, report)
 
+
+def identify_lightcurve_fits(path) -> bool:
+    """FITS (gzipped or not) with a TIME and FLUX binary table."""
+    from skyfm.data.io.sniff import fits_kind
+
+    return fits_kind(path) is not None and is_lightcurve_fits(path)

@@ -120,3 +120,20 @@ def read_macho(path, *, limit: int | None = None, strict: bool = False,
         if progress is not None:
             progress(1)
     return finish(lcs[:limit] if limit is not None else lcs, report)
+
+
+def identify_macho(path) -> bool:
+    """A bzip2 tar of ``.mjd`` files, or one ``.mjd`` file."""
+    from skyfm.data.io.sniff import head
+
+    p = Path(path)
+    return p.name.lower().endswith((".tar.bz2", ".tbz2", ".mjd")) or head(p, 3) == b"BZh"
+
+
+def identify_macho_folder(path) -> bool:
+    """Only ``.tar.bz2`` archives (and ``.txt`` notes)."""
+    from skyfm.data.io.sniff import files_in
+
+    files = files_in(Path(path))
+    return bool(files) and any(f.endswith(".tar.bz2") for f in files) and all(
+        f.endswith((".tar.bz2", ".txt")) for f in files)

@@ -131,3 +131,24 @@ def read_plasticc(path, *, limit: int | None = None, strict: bool = False,
         if unl:
             report.warnings.append(f"{unl} light curve(s) have no metadata row (label None)")
     return finish(lcs, report)
+
+
+def identify_plasticc(path) -> bool:
+    """A PLAsTiCC table: ``object_id, mjd, passband, flux`` columns, or Parquet named
+    ``plasticc``."""
+    from skyfm.data.io import sniff
+
+    p = Path(path)
+    if sniff.table_kind(p) != "table":
+        return False
+    name = p.name.lower()
+    if "plasticc" in name and name.endswith(".parquet"):
+        return True
+    cols = sniff.columns(p)
+    return bool(cols) and {"object_id", "mjd", "passband", "flux"} <= set(cols)
+
+
+def identify_plasticc_folder(path) -> bool:
+    from skyfm.data.io.sniff import files_in
+
+    return any(f.startswith("plasticc_train_lightcurves") for f in files_in(Path(path)))

@@ -188,3 +188,20 @@ def read_spex(path, *, limit: int | None = None, strict: bool = False,
         if unl:
             report.warnings.append(f"{unl} spectra have no SPEX_TYPE (label None)")
     return finish(out, report)
+
+
+def identify_spex(path) -> bool:
+    """A gzipped FITS spectrum of the SpeX library: named ``spex`` or in the ``spectra/``
+    folder beside ``spectral_data.csv``."""
+    from skyfm.data.io.sniff import fits_kind
+
+    p = Path(path)
+    if fits_kind(p) != "fits.gz":
+        return False
+    return "spex" in p.name.lower() or (p.parent.name == "spectra" and
+                                        (p.parent.parent / "spectral_data.csv").exists())
+
+
+def identify_spex_folder(path) -> bool:
+    p = Path(path)
+    return (p / "spectral_data.csv").exists() and (p / "spectra").is_dir()

@@ -155,3 +155,27 @@ def detect_wavelength_unit(w: np.ndarray) -> str:
     if med < 3000:
         return "nm"
     return "Angstrom"
+
+
+def identify_lightcurve_table(path) -> bool:
+    """A table (any name, gzipped or not) whose columns hold time and magnitude/flux, or a
+    headerless 2-4 column text table whose first value is a date (OGLE, ASAS)."""
+    from pathlib import Path
+
+    from skyfm.data.io import sniff
+
+    p = Path(path)
+    kind = sniff.table_kind(p)
+    if kind is None:
+        return False
+    cols = sniff.columns(p)
+    if not cols:
+        return False
+    if looks_like_lightcurve_table(cols):
+        return True
+    if kind != "table":
+        return False
+    from skyfm.data.io.catalogs import _known
+
+    return (2 <= len(cols) <= 4 and cols == [f"col{i + 1}" for i in range(len(cols))]
+            and not _known(p.name) and sniff.time_like_first_value(p))
