@@ -140,15 +140,17 @@ class ScoreEnsemble:
               exclude: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """(per-scorer scores, combined score in [0, 1]) of new objects on the reference's scale.
 
-        ``exclude[i]`` names a reference index object i may not use as its own neighbour.
+        ``exclude[i]`` names a reference index object i may not use as its own neighbour
+        (and, for the open-set scorer, the reference object whose out-of-fold classifier
+        judges it, as in the reference scores); -1 for none.
         """
         X = np.asarray(X, np.float32)
         comp = {}
         for name in self.active_:
             sc = self.fitted_[name]
             inp = self._input(name, X, recon)
-            comp[name] = sc.score_samples(inp, exclude=exclude) if name == "knn" else \
-                sc.score_samples(inp)
+            comp[name] = sc.score_samples(inp, exclude=exclude) if name in ("knn", "openset") \
+                else sc.score_samples(inp)
         return comp, self._fuse(comp, self.reference_)
 
     def member_scores(self) -> np.ndarray:

@@ -4,7 +4,8 @@
 parameters; ``ensemble.npz`` the arrays: the reference embeddings (k-NN's fitted points; the
 members' points are subsets of them, by index), each isolation tree's node arrays, the
 reconstruction scorer's regression coefficients, the open-set classifier's class means and
-precisions (or scaler + logistic-regression coefficients), the per-scorer reference scores that
+precisions (or scaler + logistic-regression coefficients) and its out-of-fold classifiers with
+the reference objects each judged, the per-scorer reference scores that
 define the percentile scale, and each member's reference scores (the epistemic spread).
 :func:`load_ensemble` rebuilds an ensemble whose ``score``/``member_scores_new`` give what the
 fitted one gives, to float precision.
@@ -157,6 +158,12 @@ def _scorer_state(sc) -> tuple[dict, dict[str, np.ndarray]]:
                 head = LinearHead(scaler.mean_, scaler.scale_, lr.coef_, lr.intercept_)
             arrays = {"mean": head.mean_, "scale": head.scale_, "coef": head.coef_,
                       "intercept": head.intercept_}
+        params["folds"] = []
+        for i, (sub, test) in enumerate(getattr(sc, "folds_", [])):
+            fp, fa = _scorer_state(sub)
+            params["folds"].append(fp)
+            arrays |= _prefixed(f"fold{i}", fa)
+            arrays[f"fold{i}{_SEP}test"] = np.asarray(test, np.int64)
         return params, arrays
     raise TypeError(f"cannot save a scorer of type {type(sc).__name__}")
 
@@ -198,6 +205,8 @@ def _scorer_from(p: dict, a: dict[str, np.ndarray], X: np.ndarray | None):
             sc.means_, sc.precision_ = a["means"], a["precision"]
         else:
             sc.clf_ = LinearHead(a["mean"], a["scale"], a["coef"], a["intercept"])
+        sc.folds_ = [(_scorer_from(fp, _sub(a, f"fold{i}"), None), a[f"fold{i}{_SEP}test"])
+                     for i, fp in enumerate(p.get("folds", []))]
         return sc
     raise ValueError(f"unknown scorer type {kind!r}")
 
