@@ -115,9 +115,11 @@ def test_discover_score_cli_writes_scores_and_skipped(lc_run, tmp_path):
     out, obs, _ = lc_run
     data = write_dataset([make_outlier_lc(), *obs[:4]], tmp_path / "new")
     dest = tmp_path / "scores"
-    res = runner.invoke(app, ["discover", "score", str(out), str(data), "--out", str(dest)])
+    res = runner.invoke(app, ["discover", "score", str(out), str(data), "--out", str(dest),
+                              "--n-noise", "1"])
     assert res.exit_code == 0, res.output
     scores = pd.read_csv(dest / "scores.csv", dtype={"object_id": str})
+    assert (scores["aleatoric"] >= 0).all()  # re-drawn within the curves' errors
     assert list(scores.columns[:len(SCORE_COLUMNS)]) == SCORE_COLUMNS
     assert scores["object_id"].iloc[0] == "OUTLIER" and scores["rank_in_run"].iloc[0] == 1
     assert (dest / "skipped.csv").is_file() and (dest / "run.json").is_file()
