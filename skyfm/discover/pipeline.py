@@ -279,7 +279,6 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         save_npy(out / "embeddings.npy", np.asarray(X, np.float32))
         write_text(out / "object_ids.txt", "".join(f"{i}\n" for i in ids))
         from skyfm.discover.embed import save_embedder
-
         from skyfm.discover.persist import save_ensemble
 
         try:  # lets `skyfm index query --file` embed a new observation the same way
