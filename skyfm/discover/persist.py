@@ -55,9 +55,9 @@ class TreeForest:
             t = est.tree_
             # the path length a point ending in each node gets (sklearn's own per-node terms)
             value = (t.compute_node_depths() + _average_path_length(t.n_node_samples) - 1.0)
-            trees.append({"left": t.children_left.astype(np.int64),
-                          "right": t.children_right.astype(np.int64),
-                          "feature": t.feature.astype(np.int64),
+            trees.append({"left": t.children_left.astype(np.int32),
+                          "right": t.children_right.astype(np.int32),
+                          "feature": t.feature.astype(np.int32),
                           "threshold": t.threshold.astype(np.float64),
                           "value": np.asarray(value, np.float64)})
             feats.append(np.asarray(f, np.int64) if subsample else None)
