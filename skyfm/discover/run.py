@@ -83,6 +83,10 @@ class DiscoveryRun:
     modality: str | None = None
     object_ids: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return (f"DiscoveryRun({len(self.candidates)} scored, {len(self.skipped)} skipped, "
+                f"modality={self.modality!r}, out_dir={self.out_dir!r})")
+
     # -- the old return value (the candidates DataFrame) ----------------------------------
     def __getitem__(self, key):
         return self.candidates[key]
