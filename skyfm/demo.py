@@ -146,7 +146,7 @@ def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = 
                        recognise=is_discover_output) as run:  # moved into place when complete
         write_dataset(observations, run / "data")
         candidates = discover(observations, run,
-                              progress=progress("embedding, scoring, explaining", 5))
+                              progress=progress("embedding, scoring, explaining", 5)).candidates
         section = _class_examples_html(observations)
         report = run / "report" / "index.html"
         if section and report.exists():

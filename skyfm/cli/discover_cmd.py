@@ -1,4 +1,5 @@
-"""``skyfm discover DIR --out OUT`` and ``skyfm discover evaluate``.
+"""``skyfm discover DIR --out OUT``, ``skyfm discover score RUN NEW_DATA`` and
+``skyfm discover evaluate``.
 
 ``discover`` is a command group whose default sub-command is ``run``: ``skyfm discover DIR ...``
 means ``skyfm discover run DIR ...``.
@@ -105,12 +106,14 @@ def run_cmd(
 
         embedder = TableEmbedder(columns=[c.strip() for c in columns.split(",") if c.strip()])
     with progress_task("discovering", 5) as advance:
-        df = discover(obs, out, top=top, embedder=embedder,
+        found = discover(obs, out, top=top, embedder=embedder,
                       scorers=[s.strip() for s in scorers.split(",") if s],
                       fusion=fusion, n_noise=n_noise, n_members=n_members,
                       use_labels=not no_labels, map_method=map_method, seed=seed,
                       kind=kind, progress=advance, overwrite=overwrite)
     from rich.table import Table
+
+    df = found.candidates
 
     t = Table(title=f"top {min(top, 10, len(df))} of {len(df)} objects")
     for c in ("rank", "object_id", "score", "epistemic", "aleatoric", "reason"):
@@ -119,12 +122,64 @@ def run_cmd(
         t.add_row(str(r["rank"]), str(r["object_id"]), f"{r['score']:.3f}",
                   f"{r['epistemic']:.3f}", f"{r['aleatoric']:.3f}", str(r["reason"]))
     console.print(t)
-    skipped = df.attrs.get("skipped")
-    n_skipped = 0 if skipped is None else len(skipped)
-    console.print(f"{df.attrs.get('n_in', len(df))} objects in: {len(df)} scored, {n_skipped} "
+    n_skipped = len(found.skipped)
+    console.print(f"{len(df) + n_skipped} objects in: {len(df)} scored, {n_skipped} "
                   f"skipped (reasons in {out / 'skipped.csv'})")
     console.print(f"wrote {out / 'candidates.csv'}, {out / 'report' / 'index.html'} "
                   f"({time.perf_counter() - t0:.1f} s)")
+
+
+@discover_app.command("score")
+def score_cmd(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="a `skyfm discover` OUT "
+                                                                "directory")],
+    new_data: Annotated[Path, typer.Argument(metavar="NEW_DATA", help="the new objects: any "
+                                                                      "path skyfm.data.read "
+                                                                      "understands")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="output directory (default: "
+                                                          "RUN-scores beside RUN)")] = None,
+    n_noise: Annotated[int, typer.Option(help="noise re-draws for the aleatoric "
+                                              "uncertainty (0: none)")] = 0,
+    limit: Annotated[int | None, typer.Option(help="read at most this many objects")] = None,
+    seed: Annotated[int, typer.Option(help="random seed of the noise re-draws")] = 0,
+    column: ColumnOpt = None,
+    duplicates: DuplicatesOpt = None,
+    time_format: TimeFormatOpt = None,
+    modality: ModalityOpt = None,
+    file: FileOpt = None,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="replace an existing `discover score` output at --out")] = False,
+) -> None:
+    """Rank new objects against a saved discovery run, without refitting.
+
+    Embeds NEW_DATA with the run's saved embedder, scores it with the run's saved scorers on
+    the run's scale (score = mean percentile among the run's objects; rank_in_run = where it
+    would rank among them) and writes scores.csv + skipped.csv into --out.
+
+    Example: skyfm discover score discoveries/ tonight/ --out tonight_scores/
+    """
+    from rich.console import Console
+
+    from skyfm.discover.run import is_score_output, load_run
+    from skyfm.errors import DataNotFoundError
+    from skyfm.outputs import check_target
+
+    console = Console()
+    out = out if out is not None else run_dir.parent / f"{run_dir.name}-scores"
+    check_target(out, overwrite, is_score_output, "discover score")  # before any long work
+    run = load_run(run_dir)
+    if not new_data.exists():
+        raise DataNotFoundError(f"{new_data}: no such file or directory")
+    obs = read_input(new_data, columns=column, duplicates=duplicates,
+                     time_format=time_format, modality=modality, file=file, limit=limit)
+    scored = run.score(obs, n_noise=n_noise, seed=seed)
+    scored.write(out, overwrite=overwrite)
+    for _, r in scored.scores.head(10).iterrows():
+        console.print(f"{r['object_id']}: score {r['score']:.3f} +- {r['epistemic']:.3f}, "
+                      f"rank {r['rank_in_run']} of {len(run.object_ids)} in the run",
+                      highlight=False)
+    console.print(f"{scored.n_in} objects in: {len(scored.scores)} scored, "
+                  f"{len(scored.skipped)} skipped; wrote {out / 'scores.csv'}", highlight=False)
 
 
 @discover_app.command("evaluate")

@@ -95,7 +95,7 @@ class ScoreEnsemble:
         self.reference_fused_ = self._fuse(self.reference_)
         # epistemic members: subsample + reseed every scorer
         rng = np.random.default_rng(self.random_state)
-        self.members_ = []
+        self.members_, self.member_subsets_ = [], []
         m = max(2, round(self.subsample * n))
         for j in range(self.n_members if n >= 10 else 0):
             sub = np.sort(rng.choice(n, size=min(m, n), replace=False))
@@ -116,6 +116,7 @@ class ScoreEnsemble:
                 ref[name] = sc.score_samples(inp, exclude=pos) if name == "knn" else \
                     sc.score_samples(inp)
             self.members_.append((member, ref))
+            self.member_subsets_.append(sub)
         self.X_ = X
         return self
 
@@ -139,15 +140,17 @@ class ScoreEnsemble:
               exclude: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """(per-scorer scores, combined score in [0, 1]) of new objects on the reference's scale.
 
-        ``exclude[i]`` names a reference index object i may not use as its own neighbour.
+        ``exclude[i]`` names a reference index object i may not use as its own neighbour
+        (and, for the open-set scorer, the reference object whose out-of-fold classifier
+        judges it, as in the reference scores); -1 for none.
         """
         X = np.asarray(X, np.float32)
         comp = {}
         for name in self.active_:
             sc = self.fitted_[name]
             inp = self._input(name, X, recon)
-            comp[name] = sc.score_samples(inp, exclude=exclude) if name == "knn" else \
-                sc.score_samples(inp)
+            comp[name] = sc.score_samples(inp, exclude=exclude) if name in ("knn", "openset") \
+                else sc.score_samples(inp)
         return comp, self._fuse(comp, self.reference_)
 
     def member_scores(self) -> np.ndarray:
@@ -158,14 +161,24 @@ class ScoreEnsemble:
             out.append(self._fuse(comp))
         return np.array(out) if out else np.zeros((0, len(self.reference_fused_)))
 
-    def member_scores_new(self, X: np.ndarray, recon: np.ndarray | None = None) -> np.ndarray:
-        """(n_members, N) combined score of new objects under each member."""
+    def member_scores_new(self, X: np.ndarray, recon: np.ndarray | None = None,
+                          exclude: np.ndarray | None = None) -> np.ndarray:
+        """(n_members, N) combined score of new objects under each member.
+
+        ``exclude[i]``: a reference index (or -1) object i may not use as its own neighbour,
+        as in :meth:`score`; mapped onto each member's subsample."""
         X = np.asarray(X, np.float32)
         out = []
-        for member, ref in self.members_:
+        subsets = getattr(self, "member_subsets_", [None] * len(self.members_))
+        for (member, ref), sub in zip(self.members_, subsets):
             comp = {}
             for name in self.active_:
-                if name in member:
+                if name == "knn" and name in member and exclude is not None and sub is not None:
+                    pos = np.full(len(self.X_) + 1, -1)
+                    pos[sub] = np.arange(len(sub))
+                    ex = pos[np.where(np.asarray(exclude) >= 0, exclude, len(self.X_))]
+                    comp[name] = member[name].score_samples(X, exclude=ex)
+                elif name in member:
                     comp[name] = member[name].score_samples(self._input(name, X, recon))
                 else:
                     comp[name] = self.fitted_[name].score_samples(self._input(name, X, recon))

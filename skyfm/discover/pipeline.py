@@ -14,6 +14,10 @@ Files written under ``out_dir`` (the interface other tools read):
 - ``embeddings.npy`` — (N, D) float32, rows in the order of ``object_ids.txt`` (one id a line);
 - ``embedder.json`` + ``embedder.npz`` — the fitted embedder (settings, scalers, PCA; no pickle):
   :func:`skyfm.discover.embed.load_embedder` re-embeds new observations the same way;
+- ``ensemble.json`` + ``ensemble.npz`` — the fitted scorers, their reference scores and the
+  ensemble members (no pickle, :mod:`skyfm.discover.persist`): with the embedder they make the
+  run a model, :func:`skyfm.discover.run.load_run` scores new objects against it
+  (``skyfm discover score RUN NEW_DATA``);
 - ``plots/<object_id>.png`` — the top candidates next to their nearest ordinary neighbour
   (:func:`skyfm.discover.explain.safe_filename`: odd ids get a readable prefix + a hash);
 - ``report/index.html`` — self-contained report; ``summary.json`` — run settings and timings;
@@ -39,6 +43,7 @@ from skyfm.discover.quality import (
     thin_note,
     triage,
 )
+from skyfm.discover.run import DiscoveryRun
 from skyfm.discover.scorers import is_missing, percentile_of
 from skyfm.errors import SkyfmError
 
@@ -177,7 +182,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
              n_neighbours: int = 5, top: int = 20, use_labels: bool = True,
              report: bool = True, map_method: str = "pca", seed: int = 0, kind: str = "auto",
              progress: Callable[[int], None] | None = None,
-             overwrite: bool = False) -> pd.DataFrame:
+             overwrite: bool = False) -> DiscoveryRun:
     """Rank every object of ``observations`` by how unusual it is, explain the top ones.
 
     Parameters
@@ -203,12 +208,15 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
 
     Returns
     -------
-    DataFrame with the ``candidates.csv`` columns, sorted by rank.
+    :class:`~skyfm.discover.run.DiscoveryRun`: ``candidates`` (the ``candidates.csv`` rows,
+    sorted by rank), ``skipped``, ``summary``, ``out_dir``, the fitted embedder and ensemble;
+    ``run.score(new_observations)`` ranks new objects against it without refitting.
 
     Example
     -------
     >>> from skyfm.sim import simulate_lightcurves           # doctest: +SKIP
-    >>> cands = discover(simulate_lightcurves(50), "out")   # doctest: +SKIP
+    >>> run = discover(simulate_lightcurves(50), "out")     # doctest: +SKIP
+    >>> run.candidates.head()                               # doctest: +SKIP
     """
     from skyfm.discover.explain import ordinary_neighbours, plot_candidate, reasons, safe_filename
 
@@ -253,8 +261,10 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     timings["explain"] = time.perf_counter() - t1
     if progress:
         progress(1)
+    result = DiscoveryRun(df, res["skipped"], {}, None, emb, ens, res["modality"],
+                          [str(i) for i in ids])
     if out_dir is None:
-        return df
+        return result
     from skyfm.outputs import Run, kill_point, run_directory, save_npy, write_csv, write_json, \
         write_text
 
@@ -269,9 +279,11 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         save_npy(out / "embeddings.npy", np.asarray(X, np.float32))
         write_text(out / "object_ids.txt", "".join(f"{i}\n" for i in ids))
         from skyfm.discover.embed import save_embedder
+        from skyfm.discover.persist import save_ensemble
 
         try:  # lets `skyfm index query --file` embed a new observation the same way
             save_embedder(emb, out)
+            save_ensemble(ens, out)  # with the embedder: `skyfm discover score` needs no refit
         except TypeError:  # a user's own embedder: nothing we know how to save
             pass
         t1 = time.perf_counter()
@@ -310,7 +322,9 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         write_json(out / "summary.json", info)
     if progress:
         progress(1)
-    return df
+    result.summary = info
+    result.out_dir = Path(getattr(out_dir, "target", out_dir))
+    return result
 
 
 def counts(n_in: int, n_scored: int, skipped: pd.DataFrame) -> dict:
@@ -322,20 +336,22 @@ def counts(n_in: int, n_scored: int, skipped: pd.DataFrame) -> dict:
 
 
 def _nothing_scored(exc: NothingToScoreError, out_dir, t0: float,
-                   overwrite: bool = False) -> pd.DataFrame:
+                   overwrite: bool = False) -> DiscoveryRun:
     """Every object was skipped: an empty ``candidates.csv``, ``skipped.csv`` with the
     reasons, and ``summary.json`` with the counts (a whole run, like any other)."""
     from skyfm.outputs import Run, run_directory, write_csv, write_json
 
     df = pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    summary = {}
     if out_dir is not None:
         staged = contextlib.nullcontext(out_dir) if isinstance(out_dir, Run) else run_directory(
             out_dir, overwrite=overwrite, kind="discover", recognise=is_discover_output)
         with staged as run:
             write_csv(run.path / "candidates.csv", df)
             write_csv(run.path / "skipped.csv", exc.skipped)
-            write_json(run.path / "summary.json", {
-                "n": 0, **counts(exc.n_in, 0, exc.skipped),
-                "seconds": round(time.perf_counter() - t0, 3)})
+            summary = {"n": 0, **counts(exc.n_in, 0, exc.skipped),
+                       "seconds": round(time.perf_counter() - t0, 3)}
+            write_json(run.path / "summary.json", summary)
     df.attrs["skipped"], df.attrs["n_in"] = exc.skipped, exc.n_in
-    return df
+    return DiscoveryRun(df, exc.skipped, summary,
+                        None if out_dir is None else Path(getattr(out_dir, "target", out_dir)))

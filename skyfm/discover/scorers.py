@@ -257,6 +257,20 @@ class OpenSetScorer:
         return self.classes_[self.decision(X).argmax(axis=1)]
 
     def score_samples(self, X: np.ndarray, exclude=None) -> np.ndarray:
+        """``exclude[i]``: the fitted index of object i (or -1); a labelled fitted object is then
+        scored by the classifier of its own fold, which never saw it, as in
+        :meth:`fit_score_samples`."""
+        out = self._score(X)
+        folds = getattr(self, "folds_", None)
+        if exclude is not None and folds:
+            exclude = np.asarray(exclude)
+            for sub, test in folds:
+                rows = np.flatnonzero(np.isin(exclude, test))
+                if len(rows):
+                    out[rows] = sub._score(np.asarray(X)[rows])
+        return out
+
+    def _score(self, X: np.ndarray) -> np.ndarray:
         from scipy.special import logsumexp, softmax
 
         D = self.decision(X)
@@ -280,6 +294,7 @@ class OpenSetScorer:
         idx = np.flatnonzero(m)
         n_min = np.unique(ys[idx], return_counts=True)[1].min()
         folds = int(min(self.n_folds, n_min))
+        self.folds_ = []  # (classifier, the fitted indices it scores): new copies of them too
         if folds >= 2:
             skf = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
             yy = ys.copy()
@@ -292,6 +307,7 @@ class OpenSetScorer:
                 except ValueError:
                     continue
                 out[idx[te]] = sub.score_samples(X[idx[te]])
+                self.folds_.append((sub, idx[te]))
         return out
 
 
