@@ -134,6 +134,12 @@ def describe_feature(name: str, value: float, unit: str | None = None) -> tuple[
         ("median_snr_", lambda v: f"{v:.3g}"),
         ("log_n_", lambda v: f"{10 ** v:.0f}"),
         ("median_", bright),
+        ("peak_mag_", lambda v: f"{v:.1f}"),
+        ("rise_time", lambda v: f"{v:.3g} d"),
+        ("decline_time", lambda v: f"{v:.3g} d"),
+        ("half_max_duration", lambda v: f"{v:.3g} d"),
+        ("plateau", lambda v: f"{v:.3g} d"),
+        ("fit_quality", lambda v: f"{v:.2f}"),
         ("peak_colour_", lambda v: f"{v:+.2f} mag"),
         ("colour_", lambda v: f"{v:+.2f} mag"),
         ("line_depth_max", lambda v: f"{v:.2f}"),
@@ -163,6 +169,13 @@ _FEATURE_WORDS = [  # prefix, what it is, (word when higher, word when lower)
     ("median_snr_", "median S/N", ("higher", "lower")),
     ("log_n_", "number of points", ("more", "fewer")),
     ("median_", "median brightness", ("higher", "lower")),
+    ("peak_mag_", "peak magnitude", ("fainter", "brighter")),
+    ("rise_time", "rise time (half maximum to peak)", ("longer", "shorter")),
+    ("decline_time", "decline time (peak to half maximum)", ("longer", "shorter")),
+    ("half_max_duration", "time above half maximum", ("longer", "shorter")),
+    ("plateau", "plateau duration", ("longer", "shorter")),
+    ("fit_quality", "misfit of the transient shape (log10(1 + reduced chi2))",
+     ("worse", "better")),
     ("peak_colour_", "colour at peak", ("redder", "bluer")),
     ("colour_", "colour", ("redder", "bluer")),
     ("line_depth_max", "deepest absorption (fraction of continuum)", ("deeper", "shallower")),
@@ -253,8 +266,16 @@ def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarr
         sentence = "; ".join(parts) if parts else "ordinary"
         if pos[i] >= int(0.5 * n):
             sentence = "typical of the data set" + (f" ({parts[0]})" if feats else "")
-        out.append(sentence[0].upper() + sentence[1:] + ".")
+        out.append(_capitalise(sentence) + ".")
     return out, z
+
+
+def _capitalise(sentence: str) -> str:
+    """Upper-case the first letter, unless it is a band name ("r-band", "g−r colour"): R is
+    not r."""
+    if len(sentence) > 1 and sentence[1] in "-−":
+        return sentence
+    return sentence[0].upper() + sentence[1:]
 
 
 _PLAIN_NAME = r"[a-z0-9_+][a-z0-9._+-]{0,79}"

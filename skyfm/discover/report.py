@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["alert_cutouts", "archive_links", "candidate_cards", "embedding_map", "position",
-           "score_histogram", "write_report"]
+           "report_from_run", "score_histogram", "write_report"]
 
 #: a ZTF object id (``ZTF`` + two-digit year + seven lower-case letters)
 ZTF_ID = re.compile(r"ZTF\d\d[a-z]{7}")
@@ -272,9 +272,45 @@ def write_report(path: str | Path, candidates: pd.DataFrame, *, plots: dict[str,
     path.parent.mkdir(parents=True, exist_ok=True)
     cols, rows = _table(candidates)
     dropped = "; ".join(f"{k}: {v}" for k, v in (info.get("dropped") or {}).items())
-    doc = render(template, title="skyfm discovery report", info=info, dropped=dropped,
-                 hist_png=hist_png, map_png=map_png,
+    context = {"title": "skyfm discovery report", **extra}  # extra may retitle the view
+    doc = render(template, info=info, dropped=dropped, hist_png=hist_png, map_png=map_png,
                  cards=candidate_cards(candidates, plots, observations, top),
-                 table_columns=cols, table_rows=rows, **extra)
+                 table_columns=cols, table_rows=rows, **context)
     write_text(path, doc)  # atomic: a reader never sees half a report
     return path
+
+
+def report_from_run(run_dir: str | Path, candidates: pd.DataFrame, observations: Sequence, *,
+                    top: int = 20, map_method: str = "pca", seed: int = 0,
+                    template: str = "report.html.j2", **extra) -> Path:
+    """(Re)write ``run_dir/report/index.html`` from a finished run's files (``embeddings.npy``,
+    ``object_ids.txt``, ``summary.json``, ``plots/``) and its ``candidates``; ``template`` and
+    ``extra`` as in :func:`write_report` (the demo adds sections before and after the ranking).
+    """
+    import json
+
+    from skyfm.discover.explain import safe_filename
+    from skyfm.errors import DataFormatError
+
+    run = Path(run_dir)
+    X = np.load(run / "embeddings.npy")
+    ids = (run / "object_ids.txt").read_text(encoding="utf-8").splitlines()
+    by_id = candidates.set_index(candidates["object_id"].astype(str))
+    missing = [i for i in ids if i not in by_id.index]
+    if missing or len(ids) != len(X):
+        raise DataFormatError("object ids of the run do not match its candidates/embeddings",
+                              file=run / "object_ids.txt", field="object_id",
+                              expected=f"{len(X)} ids, each a row of the candidates "
+                                       f"(missing: {missing[:3]})")
+    score = by_id.loc[ids, "score"].to_numpy(float)
+    order = np.argsort(-score, kind="stable")
+    labels = by_id.loc[ids, "label"].to_numpy(object) if "label" in by_id else None
+    info = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    plots = {i: run / "plots" / f"{safe_filename(i)}.png" for i in ids}
+    top_ids = set(by_id.sort_values("rank").index[:top])
+    obs = {str(o.object_id): o for o in observations if str(o.object_id) in top_ids}
+    return write_report(run / "report" / "index.html", candidates, plots=plots,
+                        map_png=embedding_map(X, score, list(order[:top]), ids, labels,
+                                              method=map_method, seed=seed),
+                        hist_png=score_histogram(score, top), info=info, top=top,
+                        observations=obs, template=template, **extra)
