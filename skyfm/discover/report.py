@@ -92,9 +92,12 @@ def embedding_map(X: np.ndarray, score: np.ndarray, top_idx: Sequence[int], ids:
 
         lab = np.array(["unlabelled" if is_missing(v) else str(v) for v in labels],
                        dtype=object)[show]
-        for name in sorted(set(lab)):
+        cmap = plt.get_cmap("tab20")
+        known = sorted(set(lab) - {"unlabelled"})
+        for j, name in enumerate(known + (["unlabelled"] if "unlabelled" in set(lab) else [])):
             m = lab == name
-            ax.scatter(Y[m, 0], Y[m, 1], s=4, label=name, alpha=0.7)
+            colour = "#bbbbbb" if name == "unlabelled" else cmap(j % 20)  # 20 distinct colours
+            ax.scatter(Y[m, 0], Y[m, 1], s=4, label=name, alpha=0.7, color=colour)
         ax.legend(fontsize=7, markerscale=3)
         ax.set_xlabel(ax_names[0])
         ax.set_title("coloured by label")
@@ -247,11 +250,19 @@ def candidate_cards(candidates: pd.DataFrame, plots: Mapping[str, Path],
     return cards
 
 
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""  # missing (e.g. no label), not "nan"
+    if isinstance(v, (float, np.floating)):
+        return f"{v:.3f}"
+    return str(v).replace(";", "; ")  # lets neighbour lists wrap
+
+
 def _table(candidates: pd.DataFrame, n: int = 100) -> tuple[list[str], list[list[str]]]:
     cols = [c for c in candidates.columns if c != "reason"] + ["reason"]
     rows = []
     for _, r in candidates.sort_values("rank").head(n).iterrows():
-        rows.append([f"{r[c]:.3f}" if isinstance(r[c], float) else str(r[c]) for c in cols])
+        rows.append([_cell(r[c]) for c in cols])
     return cols, rows
 
 

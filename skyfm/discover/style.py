@@ -50,6 +50,9 @@ def plot_lightcurve(lc, ax, title: str | None = None):
         if lim.any():
             ax.plot(lc.time[lim], lc.value[lim], "v", ms=4, alpha=0.45, color=col,
                     markerfacecolor="none")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(5))  # MJDs are long numbers: a few ticks only
     ax.set_xlabel("phase" if lc.meta.get("folded") else "time [MJD, d]")
     if lc.kind == "mag":
         ax.set_ylabel("magnitude [mag]")

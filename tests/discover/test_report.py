@@ -159,6 +159,7 @@ def test_demo_report_reveals_hidden_classes_only_after_the_ranking(tmp_path):
     assert html.index("Top candidates") < html.index("What was hidden")
     assert "microlensing" not in html[:html.index("What was hidden")]
     assert html.index("labelled classes") < html.index("Top candidates")
+    assert "rrlyrae: obj-0002" in html
 
 
 def test_demo_ids_and_order_hide_the_simulated_classes():
