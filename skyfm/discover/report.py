@@ -162,7 +162,7 @@ def archive_links(object_id: str, pos: dict | None) -> list[tuple[str, str]]:
     if ZTF_ID.fullmatch(oid):
         links.append(("ALeRCE", f"https://alerce.online/object/{quote(oid)}"))
         links.append(("Fink", f"https://fink-portal.org/{quote(oid)}"))
-        query = ({"ra": f"{pos['ra']:.6f}", "decl": f"{pos['dec']:+.6f}", "radius": 5,
+        query = ({"ra": f"{pos['ra']:.6f}", "decl": f"{pos['dec']:.6f}", "radius": 5,
                   "coords_unit": "arcsec"} if pos is not None else {"internal_name": oid})
         links.append(("TNS", "https://www.wis-tns.org/search?" + urlencode(query)))
     return links

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from skyfm.data import Image, LightCurve
 from skyfm.discover.artefact import artefact_flag, artefact_flags, image_artefact
@@ -176,3 +177,16 @@ def test_demo_ids_and_order_hide_the_simulated_classes():
     runs = sum(a != b for a, b in zip(truth, truth[1:]))
     assert runs > len(set(truth))  # shuffled: classes are not in blocks
     assert all(o.label is None for o in obs if o.meta["true_class"] in rare)
+
+
+@pytest.mark.shared_data
+def test_real_ztf_alert_card_has_cutouts_position_and_links(tmp_path, shared_data):
+    from skyfm.data import read
+
+    lcs = read(shared_data("ztf_alerts_sample"))
+    lc = next(o for o in lcs if o.object_id == "ZTF17aaacxxf")
+    html = _render(tmp_path, _cands([lc.object_id]), {lc.object_id: lc})
+    assert 'class="cutouts"' in html and "science" in html  # science/template/difference
+    assert "05:00:48.19 +35:21:41.0" in html
+    assert "https://alerce.online/object/ZTF17aaacxxf" in html
+    assert "possible artefact:" not in html  # real stamps, a real colour
