@@ -4,7 +4,7 @@ The ``artefact`` column of ``candidates.csv`` and the warning on a report card. 
 (documented here because readers of ``candidates.csv`` rely on them); several can apply, then
 they are joined with ``;``; ``none`` when no rule applies:
 
-- ``impossible_colour(g-r=+4.2 mag)``: a light curve whose median magnitudes in two adjacent
+- ``impossible_colour(g-r=+4.21 mag)``: a light curve whose median magnitudes in two adjacent
   bands (wavelength order) differ by more than :data:`MAX_COLOUR` mag. Stars, supernovae and
   quasars stay within about 2 mag in adjacent optical bands; more usually means a bad
   zero point, a wrong band label, or two sources mixed in one light curve.
@@ -82,7 +82,7 @@ def artefact_flag(ob, quality: str = "ok") -> str:
     if isinstance(ob, LightCurve):
         for pair, c in lightcurve_colours(ob).items():
             if abs(c) > MAX_COLOUR:
-                bits.append(f"impossible_colour({pair}={c:+.1f} mag)")
+                bits.append(f"impossible_colour({pair}={c:+.2f} mag)")
         if quality == "few_points":
             bits.append("few_points")
     elif isinstance(ob, Image):

@@ -7,8 +7,8 @@ Files written under ``out_dir`` (the interface other tools read):
   nearest ordinary objects joined by ``;``; ``quality`` is ``ok`` or why the data are thin, e.g.
   ``few_points`` — such objects carry uncertainties of at least 0.29, see
   :mod:`skyfm.discover.quality`; ``artefact`` is ``none`` or why the oddity may be an artefact,
-  e.g. ``impossible_colour(g-r=+4.2 mag)``, see :mod:`skyfm.discover.artefact`), then ``label`` and one ``score_<scorer>`` percentile column per
-  scorer;
+  e.g. ``impossible_colour(g-r=+4.21 mag)``, see :mod:`skyfm.discover.artefact`), then
+  ``label`` and one ``score_<scorer>`` percentile column per scorer;
 - ``skipped.csv`` — ``object_id, reason`` of every object that could not be scored (e.g.
   ``0 valid points``, ``all pixels masked``): objects in = scored + skipped, always (the three
   counts are in ``summary.json``: ``n_in``, ``n_scored``, ``n_skipped``);
