@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-__all__ = ["DemoResult", "run_demo", "load_demo_observations"]
+__all__ = ["DemoResult", "load_demo_observations", "run_demo"]
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None]]
 
@@ -25,7 +25,7 @@ class DemoResult:
     out_dir: Path
     n_objects: int
     wall_s: float
-    candidates: "object"  # pandas.DataFrame
+    candidates: object  # pandas.DataFrame
     rare_in_top: dict = field(default_factory=dict)  # top-k -> number of rare objects found there
     n_rare: int = 0
 

@@ -18,6 +18,7 @@ they are joined with ``;``; ``none`` when no rule applies:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,7 +51,7 @@ def lightcurve_colours(lc) -> dict[str, float]:
 
     order = sorted(med, key=wavelength)
     out = {}
-    for a, b in zip(order, order[1:]):
+    for a, b in itertools.pairwise(order):
         if lc.kind == "mag":
             out[f"{a}-{b}"] = med[a] - med[b]
         elif med[a] > 0 and med[b] > 0:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import io
 import re
-from functools import lru_cache
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlencode
 

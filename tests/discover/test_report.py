@@ -3,6 +3,7 @@ fixed band colours, artefact flags, wording with units, and the demo's hidden cl
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -174,7 +175,7 @@ def test_demo_ids_and_order_hide_the_simulated_classes():
     names = [c.lower() for c in (*COMMON_CLASSES, *RARE_CLASSES)]
     assert not any(c in i.lower() for i in ids for c in names)
     truth = [o.meta["true_class"] for o in obs]
-    runs = sum(a != b for a, b in zip(truth, truth[1:]))
+    runs = sum(a != b for a, b in itertools.pairwise(truth))
     assert runs > len(set(truth))  # shuffled: classes are not in blocks
     assert all(o.label is None for o in obs if o.meta["true_class"] in rare)
 
