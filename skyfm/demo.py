@@ -7,16 +7,15 @@ uncertainty and explanations → ``OUT/candidates.csv`` and ``OUT/report/index.h
 from __future__ import annotations
 
 import base64
-import html
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-__all__ = ["DemoResult", "run_demo", "load_demo_observations"]
+__all__ = ["DemoResult", "load_demo_observations", "run_demo"]
 
 ProgressFactory = Callable[[str, int | None], Callable[[int], None]]
 
@@ -26,7 +25,7 @@ class DemoResult:
     out_dir: Path
     n_objects: int
     wall_s: float
-    candidates: "object"  # pandas.DataFrame
+    candidates: object  # pandas.DataFrame
     rare_in_top: dict = field(default_factory=dict)  # top-k -> number of rare objects found there
     n_rare: int = 0
 
@@ -60,7 +59,7 @@ def load_demo_observations(data_dir: str | Path | None, n_per_class: int, n_rare
             o.meta["true_class"] = str(o.label)
             if o.label in rare or rng.random() > labelled_fraction:
                 o.label = None
-        return obs, set(rare)
+        return anonymise(obs, seed), set(rare)
     from skyfm.data import read
 
     obs = read(data_dir)
@@ -76,6 +75,26 @@ def load_demo_observations(data_dir: str | Path | None, n_per_class: int, n_rare
     return obs, set()
 
 
+def anonymise(observations, seed: int = 0):
+    """The simulated objects in a random order, renamed ``obj-0001``, ``obj-0002``, ...
+
+    The simulator names objects after their class (``sim-rrlyrae-000003``) and simulates them
+    class by class; a demo whose ids or order gave the class away would hide nothing.
+    """
+    from skyfm.data import ObservationSet
+
+    items = list(observations)
+    perm = np.random.default_rng(seed + 11).permutation(len(items))
+    width = max(4, len(str(len(items))))
+    out = []
+    for k, j in enumerate(perm):
+        o = items[j]
+        o.object_id = f"obj-{k + 1:0{width}d}"
+        out.append(o)
+    report = getattr(observations, "report", None)
+    return ObservationSet(out, report) if report is not None else out
+
+
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
@@ -85,37 +104,40 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
-def _class_examples_html(observations, per_class: int = 2) -> str:
-    """A section with example observations of each labelled class (the report's 'what is normal')."""
+def _class_examples(observations, per_class: int = 2) -> list[dict]:
+    """Example plots of each class the survey *labels* (what "normal" looks like)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from skyfm.data import LightCurve
+    from skyfm.discover.style import plot_lightcurve
+
     by_class: dict = {}
     for o in observations:
-        label = o.meta.get("true_class", o.label)
-        if label is not None:
-            by_class.setdefault(str(label), []).append(o)
-    if not by_class:
-        return ""
-    cells = []
+        if o.label is not None:
+            by_class.setdefault(str(o.label), []).append(o)
+    out = []
     for label in sorted(by_class):
         for o in by_class[label][:per_class]:
             fig, ax = plt.subplots(figsize=(4.2, 2.6))
-            o.plot(ax=ax)
-            ax.set_title(f"{label}: {o.object_id}", fontsize=9)
-            cells.append(f'<figure><img src="data:image/png;base64,{_png(fig)}" alt="{html.escape(label)}">'
-                         f"<figcaption>{html.escape(label)}</figcaption></figure>")
-    return ('<section id="classes"><h2>Example observations per class</h2>'
-            '<div style="display:flex;flex-wrap:wrap;gap:8px">' + "".join(cells) + "</div></section>")
+            if isinstance(o, LightCurve):
+                plot_lightcurve(o, ax, title=f"{label}: {o.object_id}")
+            else:
+                o.plot(ax=ax)
+                ax.set_title(f"{label}: {o.object_id}", fontsize=9)
+            out.append({"label": label, "object_id": str(o.object_id), "png": _png(fig)})
+    return out
 
 
-def _inject_section(report: Path, section: str) -> None:
-    text = report.read_text()
-    marker = "</body>"
-    text = text.replace(marker, section + marker) if marker in text else text + section
-    report.write_text(text)
+def _hidden(observations, rare_classes, candidates) -> list[dict]:
+    """The hidden (unlabelled, rare) objects with their true class and rank, by rank."""
+    rank = dict(zip(candidates["object_id"].astype(str), candidates["rank"].astype(int)))
+    rows = [{"object_id": str(o.object_id), "true_class": o.meta.get("true_class"),
+             "rank": rank.get(str(o.object_id))} for o in observations
+            if o.meta.get("true_class") in rare_classes]
+    return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0))
 
 
 def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = None,
@@ -145,12 +167,16 @@ def run_demo(out_dir: str | Path = "demo_out", *, data_dir: str | Path | None = 
     with run_directory(out, overwrite=overwrite, kind="demo",
                        recognise=is_discover_output) as run:  # moved into place when complete
         write_dataset(observations, run / "data")
-        candidates = discover(observations, run,
+        candidates = discover(observations, run, report=False,
                               progress=progress("embedding, scoring, explaining", 5)).candidates
-        section = _class_examples_html(observations)
-        report = run / "report" / "index.html"
-        if section and report.exists():
-            _inject_section(report, section)
+        from skyfm.discover.report import report_from_run
+
+        # the demo's view of the report: examples of the labelled classes before the ranking,
+        # what was hidden (true classes and their ranks) only after it
+        report_from_run(run.path, candidates, observations, template="demo_report.html.j2",
+                        title="skyfm demo: discovery report",
+                        examples=_class_examples(observations),
+                        hidden=_hidden(observations, rare_classes, candidates))
         result = DemoResult(out_dir=out, n_objects=len(observations),
                             wall_s=time.perf_counter() - t0, candidates=candidates)
         _summarise(result, observations, rare_classes, candidates, run / "demo_summary.json",

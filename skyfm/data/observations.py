@@ -12,9 +12,9 @@ Inside, arrays are plain float64 numpy arrays; units are attached at the edges
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import astropy.units as u

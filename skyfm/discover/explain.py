@@ -23,11 +23,13 @@ from skyfm.discover.scorers import is_missing
 
 __all__ = [
     "describe_feature",
+    "direction_word",
     "feature_deviations",
     "ordinary_neighbours",
     "plot_candidate",
     "reasons",
     "safe_filename",
+    "value_unit",
 ]
 
 SCORER_NAMES = {"knn": "distance to its nearest neighbours", "iforest": "isolation forest",
@@ -91,48 +93,139 @@ def feature_deviations(F: np.ndarray, neighbour_idx: np.ndarray,
     return z, nmed
 
 
-def describe_feature(name: str, value: float) -> tuple[str, str]:
-    """(human name, formatted value with unit) for an interpretable feature."""
+def value_unit(observations) -> str | None:
+    """``"mag"`` when every light curve is in magnitudes, their common flux unit (or
+    ``"flux"``) when all are fluxes, else None (mixed, or not light curves)."""
+    kinds = {(getattr(o, "kind", None), getattr(o, "flux_unit", None)) for o in observations}
+    if len(kinds) != 1:
+        return None
+    kind, unit = kinds.pop()
+    if kind == "mag":
+        return "mag"
+    return (unit or "flux") if kind == "flux" else None
+
+
+def _band_label(rest: str, what: str) -> str:
+    return f"{rest}-band {what}" if rest else what
+
+
+def describe_feature(name: str, value: float, unit: str | None = None) -> tuple[str, str]:
+    """(human name, formatted value with unit) for an interpretable feature.
+
+    ``unit``: the light curves' values, ``"mag"`` or a flux unit (see :func:`value_unit`);
+    brightness, amplitude and scatter carry it. Colours are always magnitudes.
+    """
     if not np.isfinite(value):
-        return name, "n/a"
-    for prefix, label, fmt in [
-        ("log_period_", "period", lambda v: f"{10 ** v:.3g} d"),
-        ("period_snr_", "periodogram peak S/N", lambda v: f"{v:.3g}"),
-        ("amplitude_", "amplitude (5–95 %)", lambda v: f"{v:.3g}"),
-        ("std_", "scatter", lambda v: f"{v:.3g}"),
-        ("skew_", "skewness", lambda v: f"{v:+.2f}"),
-        ("kurtosis_", "kurtosis", lambda v: f"{v:.2f}"),
-        ("eta_", "von Neumann eta (smoothness)", lambda v: f"{v:.2f}"),
-        ("stetson_k_", "Stetson K", lambda v: f"{v:.2f}"),
-        ("beyond_1std_", "fraction beyond 1 sigma", lambda v: f"{v:.2f}"),
-        ("median_snr_", "median S/N", lambda v: f"{v:.3g}"),
-        ("log_n_", "number of points", lambda v: f"{10 ** v:.0f}"),
-        ("median_", "median brightness", lambda v: f"{v:.3g}"),
-        ("colour_", "colour", lambda v: f"{v:+.2f}"),
-        ("line_depth_max", "deepest absorption (fraction of continuum)", lambda v: f"{v:.2f}"),
-        ("emission_peak", "strongest emission (fraction above continuum)",
-         lambda v: f"{v:.2f}"),
-        ("slope_blue_red", "red-to-blue flux ratio (ln)", lambda v: f"{v:+.2f}"),
-        ("flux_q", "relative flux in wavelength quarter", lambda v: f"{v:.2f}"),
-        ("light_r", "fraction of light in annulus", lambda v: f"{v:.2f}"),
-        ("size_r50", "half-light radius", lambda v: f"{v:.1f} px (binned)"),
+        return _describe_name(name, unit), "n/a"
+    mag = unit == "mag"
+    u = f" {unit}" if unit and not mag and unit != "flux" else ""
+    bright = (lambda v: f"{v:.1f}") if mag else (lambda v: f"{v:.3g}{u}")
+    spread = (lambda v: f"{v:.2f} mag") if mag else (lambda v: f"{v:.3g}{u}")
+    for prefix, fmt in [
+        ("log_period_", lambda v: f"{10 ** v:.3g} d"),
+        ("period_snr_", lambda v: f"{v:.3g}"),
+        ("amplitude_", spread),
+        ("std_", spread),
+        ("skew_", lambda v: f"{v:+.2f}"),
+        ("kurtosis_", lambda v: f"{v:.2f}"),
+        ("eta_", lambda v: f"{v:.2f}"),
+        ("stetson_k_", lambda v: f"{v:.2f}"),
+        ("beyond_1std_", lambda v: f"{v:.2f}"),
+        ("median_snr_", lambda v: f"{v:.3g}"),
+        ("log_n_", lambda v: f"{10 ** v:.0f}"),
+        ("median_", bright),
+        ("peak_mag_", lambda v: f"{v:.1f}"),
+        ("rise_time", lambda v: f"{v:.3g} d"),
+        ("decline_time", lambda v: f"{v:.3g} d"),
+        ("half_max_duration", lambda v: f"{v:.3g} d"),
+        ("plateau", lambda v: f"{v:.3g} d"),
+        ("fit_quality", lambda v: f"{v:.2f}"),
+        ("peak_colour_", lambda v: f"{v:+.2f} mag"),
+        ("colour_", lambda v: f"{v:+.2f} mag"),
+        ("line_depth_max", lambda v: f"{v:.2f}"),
+        ("emission_peak", lambda v: f"{v:.2f}"),
+        ("slope_blue_red", lambda v: f"{v:+.2f}"),
+        ("flux_q", lambda v: f"{v:.2f}"),
+        ("light_r", lambda v: f"{v:.2f}"),
+        ("size_r50", lambda v: f"{v:.1f} px (binned)"),
     ]:
         if name.startswith(prefix):
-            rest = name[len(prefix):]
-            return (f"{label} ({rest})" if rest else label), fmt(value)
+            return _describe_name(name, unit), fmt(value)
     if name.endswith("_wavelength"):
         return name.replace("_", " "), f"{value:.4g} Å"
     return name.replace("_", " "), f"{value:.3g}"
 
 
+_FEATURE_WORDS = [  # prefix, what it is, (word when higher, word when lower)
+    ("log_period_", "period", ("longer", "shorter")),
+    ("period_snr_", "periodogram peak S/N", ("higher", "lower")),
+    ("amplitude_", "amplitude (5–95 %)", ("larger", "smaller")),
+    ("std_", "scatter", ("larger", "smaller")),
+    ("skew_", "skewness", ("higher", "lower")),
+    ("kurtosis_", "kurtosis", ("higher", "lower")),
+    ("eta_", "von Neumann eta (smoothness)", ("higher", "lower")),
+    ("stetson_k_", "Stetson K", ("higher", "lower")),
+    ("beyond_1std_", "fraction beyond 1 sigma", ("higher", "lower")),
+    ("median_snr_", "median S/N", ("higher", "lower")),
+    ("log_n_", "number of points", ("more", "fewer")),
+    ("median_", "median brightness", ("higher", "lower")),
+    ("peak_mag_", "peak magnitude", ("fainter", "brighter")),
+    ("rise_time", "rise time (half maximum to peak)", ("longer", "shorter")),
+    ("decline_time", "decline time (peak to half maximum)", ("longer", "shorter")),
+    ("half_max_duration", "time above half maximum", ("longer", "shorter")),
+    ("plateau", "plateau duration", ("longer", "shorter")),
+    ("fit_quality", "misfit of the transient shape (log10(1 + reduced chi2))",
+     ("worse", "better")),
+    ("peak_colour_", "colour at peak", ("redder", "bluer")),
+    ("colour_", "colour", ("redder", "bluer")),
+    ("line_depth_max", "deepest absorption (fraction of continuum)", ("deeper", "shallower")),
+    ("emission_peak", "strongest emission (fraction above continuum)", ("stronger", "weaker")),
+    ("slope_blue_red", "red-to-blue flux ratio (ln)", ("redder", "bluer")),
+    ("flux_q", "relative flux in wavelength quarter", ("higher", "lower")),
+    ("light_r", "fraction of light in annulus", ("higher", "lower")),
+    ("size_r50", "half-light radius", ("larger", "smaller")),
+]
+
+
+def _describe_name(name: str, unit: str | None) -> str:
+    for prefix, what, _ in _FEATURE_WORDS:
+        if name.startswith(prefix):
+            rest = name[len(prefix):]
+            if prefix == "median_":
+                what = "median magnitude" if unit == "mag" else (
+                    "median flux" if unit else what)
+            if prefix.endswith("colour_") and rest:
+                return f"{rest.replace('-', '−')} {what}"
+            if not prefix.endswith("_"):  # flux_q1, light_r2: a numbered part, not a band
+                return f"{what} {rest}".strip()
+            return _band_label(rest, what)
+    return name.replace("_", " ")
+
+
+def direction_word(name: str, z: float, unit: str | None = None) -> str:
+    """How an object differs along feature ``name`` when its z-score is ``z``:
+    "fainter"/"brighter" for magnitudes, "redder"/"bluer" for colours, "longer"/"shorter" for
+    periods, else "higher"/"lower"."""
+    for prefix, _, (up, down) in _FEATURE_WORDS:
+        if name.startswith(prefix):
+            if prefix == "median_" and unit == "mag":
+                up, down = "fainter", "brighter"  # a larger magnitude is fainter
+            elif prefix == "median_" and unit:
+                up, down = "brighter", "fainter"
+            return up if z > 0 else down
+    return "higher" if z > 0 else "lower"
+
+
 def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarray,
             component_pct: dict[str, np.ndarray], score: np.ndarray, labels: Sequence | None = None,
             predicted: Sequence | None = None, z_min: float = 3.0, max_features: int = 2,
-            top_frac: float = 0.05) -> tuple[list[str], np.ndarray]:
+            top_frac: float = 0.05, unit: str | None = None) -> tuple[list[str], np.ndarray]:
     """One sentence per object (and the z matrix behind it).
 
-    The sentence names the features furthest outside the neighbours' range (|z| >= ``z_min``),
-    the scorer(s) that rank the object highest, and, with labels, the class context.
+    The sentence names the features furthest outside the neighbours' range (|z| >= ``z_min``)
+    with their values and units ("i-band median magnitude 20.8, fainter than its neighbours
+    (median 18.9)"), the scorer(s) that rank the object highest, and, with labels, the class
+    context. ``unit``: the light curves' values (:func:`value_unit`).
     """
     n = len(score)
     z, nmed = feature_deviations(F, neighbour_idx) if F is not None and F.size else \
@@ -150,10 +243,10 @@ def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarr
         if feats:
             bits = []
             for j in feats:
-                label, val = describe_feature(names[j], F[i, j])
-                _, nval = describe_feature(names[j], nmed[i, j])
-                word = "higher" if zi[j] > 0 else "lower"
-                bits.append(f"{label} {val} is {word} than its neighbours' ({nval})")
+                label, val = describe_feature(names[j], F[i, j], unit)
+                _, nval = describe_feature(names[j], nmed[i, j], unit)
+                word = direction_word(names[j], zi[j], unit)
+                bits.append(f"{label} {val}, {word} than its neighbours (median {nval})")
             parts.append("; ".join(bits))
         elif len(names):
             parts.append("no single interpretable feature stands out; the combination does")
@@ -173,8 +266,16 @@ def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarr
         sentence = "; ".join(parts) if parts else "ordinary"
         if pos[i] >= int(0.5 * n):
             sentence = "typical of the data set" + (f" ({parts[0]})" if feats else "")
-        out.append(sentence[0].upper() + sentence[1:] + ".")
+        out.append(_capitalise(sentence) + ".")
     return out, z
+
+
+def _capitalise(sentence: str) -> str:
+    """Upper-case the first letter, unless it is a band name ("r-band", "g−r colour"): R is
+    not r."""
+    if len(sentence) > 1 and sentence[1] in "-−":
+        return sentence
+    return sentence[0].upper() + sentence[1:]
 
 
 _PLAIN_NAME = r"[a-z0-9_+][a-z0-9._+-]{0,79}"
@@ -216,20 +317,25 @@ def plot_candidate(ob, neighbour, path: str | Path, residual=None, title: str | 
     fig, axes = plt.subplots(1, ncols, figsize=(3.3 * ncols if is_image else 4.2 * ncols, 3.2),
                              squeeze=False)
     axes = axes[0]
-    ob.plot(ax=axes[0])
-    axes[0].set_title(f"candidate {ob.object_id}" + (f" ({ob.label})" if ob.label is not None
-                                                       else ""), fontsize=9)
-    if neighbour is not None:
-        neighbour.plot(ax=axes[1])
-        axes[1].set_title(f"neighbour {neighbour.object_id}" +
-                          (f" ({neighbour.label})" if neighbour.label is not None else ""),
-                          fontsize=9)
-    else:
-        axes[1].set_axis_off()
-    for ax in axes[:2]:
+    from skyfm.data import LightCurve
+    from skyfm.discover.style import plot_lightcurve
+
+    def draw(o, ax, role):
+        head = f"{role} {o.object_id}" + (f" ({o.label})" if o.label is not None else "")
+        if isinstance(o, LightCurve):  # fixed band colours, the same in every panel
+            plot_lightcurve(o, ax, title=head)
+            return
+        o.plot(ax=ax)
+        ax.set_title(head, fontsize=9)
         leg = ax.get_legend()
         if leg is not None:
             leg.set_visible(len(ax.get_legend_handles_labels()[0]) > 1)
+
+    draw(ob, axes[0], "candidate")
+    if neighbour is not None:
+        draw(neighbour, axes[1], "neighbour")
+    else:
+        axes[1].set_axis_off()
     if has_res:
         x, r, label = residual
         ax = axes[2]

@@ -3,11 +3,12 @@
 Files written under ``out_dir`` (the interface other tools read):
 
 - ``candidates.csv`` — every scored object once: ``object_id, score, rank, epistemic, aleatoric,
-  neighbours, reason, quality`` (rank 1 = most unusual; ``neighbours`` = ids of the nearest
-  ordinary objects joined by ``;``; ``quality`` is ``ok`` or why the data are thin, e.g.
+  neighbours, reason, quality, artefact`` (rank 1 = most unusual; ``neighbours`` = ids of the
+  nearest ordinary objects joined by ``;``; ``quality`` is ``ok`` or why the data are thin, e.g.
   ``few_points`` — such objects carry uncertainties of at least 0.29, see
-  :mod:`skyfm.discover.quality`), then ``label`` and one ``score_<scorer>`` percentile column per
-  scorer;
+  :mod:`skyfm.discover.quality`; ``artefact`` is ``none`` or why the oddity may be an artefact,
+  e.g. ``impossible_colour(g-r=+4.21 mag)``, see :mod:`skyfm.discover.artefact`), then
+  ``label`` and one ``score_<scorer>`` percentile column per scorer;
 - ``skipped.csv`` — ``object_id, reason`` of every object that could not be scored (e.g.
   ``0 valid points``, ``all pixels masked``): objects in = scored + skipped, always (the three
   counts are in ``summary.json``: ``n_in``, ``n_scored``, ``n_skipped``);
@@ -52,7 +53,7 @@ __all__ = ["CANDIDATE_COLUMNS", "NothingToScoreError", "discover", "is_discover_
 
 KINDS = ("auto", "transient", "general")
 CANDIDATE_COLUMNS = ["object_id", "score", "rank", "epistemic", "aleatoric", "neighbours", "reason",
-                     "quality"]
+                     "quality", "artefact"]
 
 
 class NothingToScoreError(SkyfmError):
@@ -218,7 +219,9 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     >>> run = discover(simulate_lightcurves(50), "out")     # doctest: +SKIP
     >>> run.candidates.head()                               # doctest: +SKIP
     """
-    from skyfm.discover.explain import ordinary_neighbours, plot_candidate, reasons, safe_filename
+    from skyfm.discover.artefact import artefact_flags
+    from skyfm.discover.explain import (ordinary_neighbours, plot_candidate, reasons,
+                                        safe_filename, value_unit)
 
     _check_out(out_dir, overwrite)
     t0 = time.perf_counter()
@@ -240,7 +243,8 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     ens = res["ensemble"]
     if "openset" in ens.active_:
         predicted = ens.fitted_["openset"].predict(X)
-    why, _ = reasons(F, names, nb_idx, res["components"], score, res["labels"], predicted)
+    why, _ = reasons(F, names, nb_idx, res["components"], score, res["labels"], predicted,
+                     unit=value_unit(obs))
     why = [thin_note(q) + w for q, w in zip(res["quality"], why)]
     order = np.argsort(-score, kind="stable")
     rank = np.empty(n, int)
@@ -251,6 +255,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         "aleatoric": res["aleatoric"],
         "neighbours": [";".join(idarr[nb_idx[i, :n_neighbours]]) for i in range(n)],
         "reason": why, "quality": res["quality"],
+        "artefact": artefact_flags(obs, res["quality"]),  # see skyfm.discover.artefact
     })
     if res["labels"] is not None:
         df["label"] = [None if is_missing(v) else str(v) for v in res["labels"]]
@@ -315,7 +320,8 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
             hp = score_histogram(score, top)
             info["seconds"] = time.perf_counter() - t0
             write_report(out / "report" / "index.html", df, plots=plots, map_png=mp,
-                         hist_png=hp, info=info, top=top)
+                         hist_png=hp, info=info, top=top,
+                         observations={ids[i]: obs[i] for i in order[:top]})
         timings["report"] = time.perf_counter() - t1
         timings["total"] = time.perf_counter() - t0
         info["timings_s"] = {k: round(v, 3) for k, v in timings.items()}

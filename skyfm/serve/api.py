@@ -291,7 +291,7 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
     Raises DataNotFoundError / DataFormatError when ``out_dir`` is missing, incomplete or
     damaged (e.g. a truncated candidates.csv).
     """
-    from skyfm.serve.page import PAGE
+    from skyfm.serve.page import render_page
 
     out = Path(out_dir)
     if (out / fbk.CANDIDATES_FILE).is_file():
@@ -309,7 +309,7 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
-        return PAGE.replace("{{OUT}}", str(state.out.name))
+        return render_page(state.out.name)
 
     strict = [Depends(_strict_query)]
 

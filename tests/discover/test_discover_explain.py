@@ -33,8 +33,11 @@ def test_feature_deviation_flags_the_odd_feature():
 
 
 def test_describe_feature_units():
-    assert describe_feature("log_period_R", 2.0) == ("period (R)", "100 d")
-    assert describe_feature("colour_B-R", 0.5)[1] == "+0.50"
+    assert describe_feature("log_period_R", 2.0) == ("R-band period", "100 d")
+    assert describe_feature("colour_B-R", 0.5) == ("B−R colour", "+0.50 mag")
+    assert describe_feature("median_i", 20.83, "mag") == ("i-band median magnitude", "20.8")
+    assert describe_feature("amplitude_g", 1.2, "mag")[1] == "1.20 mag"
+    assert describe_feature("half_max_duration", 5.66)[1] == "5.66 d"
 
 
 def test_plot_candidate_writes_png(tmp_path):
