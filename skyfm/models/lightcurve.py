@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from skyfm.models import lightcurve_tokens as tok
+from skyfm.models.base import Encoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -226,8 +227,12 @@ def _hidden_mask(mask: np.ndarray, fraction: float, rng: np.random.Generator) ->
     return hide
 
 
-class LightCurveEncoder:
-    """Light curves in, embeddings out; ``from_pretrained`` / ``save_pretrained`` like transformers."""
+class LightCurveEncoder(Encoder):
+    """Light curves in, embeddings out; ``from_pretrained`` / ``save_pretrained`` like
+    transformers (the :class:`~skyfm.models.base.Encoder` of the ``lightcurve`` modality)."""
+
+    modality = "lightcurve"
+    config_class = LightCurveConfig
 
     def __init__(self, config: LightCurveConfig | None = None, model: LightCurveModel | None = None,
                  device: str = "cpu"):
