@@ -248,7 +248,7 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     if "openset" in ens.active_:
         predicted = ens.fitted_["openset"].predict(X)
     why, _ = reasons(F, names, nb_idx, res["components"], score, res["labels"], predicted,
-                     unit=value_unit(obs))
+                     unit=value_unit(obs), units=emb.feature_units())
     why = [thin_note(q) + w for q, w in zip(res["quality"], why)]
     order = np.argsort(-score, kind="stable")
     rank = np.empty(n, int)

@@ -11,10 +11,13 @@ same features work for magnitude and flux surveys. Missing bands give NaN (the t
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from skyfm.data.bands import band_wavelength
 from skyfm.data.observations import LightCurve
@@ -33,27 +36,25 @@ __all__ = [
     "lightcurve_features",
 ]
 
-_EXTRACTOR = None
-_BAND_NAMES: list[str] = []
-
-
+@functools.cache
 def _extractor():
-    global _EXTRACTOR, _BAND_NAMES
-    if _EXTRACTOR is None:
-        import light_curve as lc
+    """The baseline's per-band feature extractor (built once)."""
+    import light_curve as lc
 
-        feats = [lc.Amplitude(), lc.AndersonDarlingNormal(), lc.BeyondNStd(1.0),
-                 lc.BeyondNStd(2.0), lc.Cusum(), lc.Eta(), lc.EtaE(),
-                 lc.InterPercentileRange(0.1), lc.InterPercentileRange(0.25), lc.Kurtosis(),
-                 lc.LinearTrend(), lc.MaximumSlope(), lc.Mean(), lc.Median(),
-                 lc.MedianAbsoluteDeviation(), lc.MedianBufferRangePercentage(0.1),
-                 lc.PercentAmplitude(), lc.PercentDifferenceMagnitudePercentile(0.05),
-                 lc.PercentDifferenceMagnitudePercentile(0.2), lc.ReducedChi2(), lc.Skew(),
-                 lc.StandardDeviation(), lc.StetsonK(), lc.WeightedMean(), lc.Duration(),
-                 lc.MaximumTimeInterval(), lc.ExcessVariance()]
-        _EXTRACTOR = lc.Extractor(*feats)
-        _BAND_NAMES = list(_EXTRACTOR.names)
-    return _EXTRACTOR
+    feats = [lc.Amplitude(), lc.AndersonDarlingNormal(), lc.BeyondNStd(1.0),
+             lc.BeyondNStd(2.0), lc.Cusum(), lc.Eta(), lc.EtaE(),
+             lc.InterPercentileRange(0.1), lc.InterPercentileRange(0.25), lc.Kurtosis(),
+             lc.LinearTrend(), lc.MaximumSlope(), lc.Mean(), lc.Median(),
+             lc.MedianAbsoluteDeviation(), lc.MedianBufferRangePercentage(0.1),
+             lc.PercentAmplitude(), lc.PercentDifferenceMagnitudePercentile(0.05),
+             lc.PercentDifferenceMagnitudePercentile(0.2), lc.ReducedChi2(), lc.Skew(),
+             lc.StandardDeviation(), lc.StetsonK(), lc.WeightedMean(), lc.Duration(),
+             lc.MaximumTimeInterval(), lc.ExcessVariance()]
+    return lc.Extractor(*feats)
+
+
+def _band_feature_names() -> list[str]:
+    return list(_extractor().names)
 
 
 def choose_bands(lcs: Sequence, max_bands: int = 6) -> list[str]:
@@ -69,11 +70,10 @@ def choose_bands(lcs: Sequence, max_bands: int = 6) -> list[str]:
 
 
 def lightcurve_feature_names(bands: Sequence[str]) -> list[str]:
-    _extractor()
     names = ["n_points", "n_bands", "duration", "period", "log_period", "period_snr",
              "fold_string_p", "fold_string_2p", "fold_string_ratio"]
     for b in bands:
-        names += [f"{b}_{n}" for n in _BAND_NAMES]
+        names += [f"{b}_{n}" for n in _band_feature_names()]
         names += [f"{b}_n", f"{b}_period", f"{b}_period_snr", f"{b}_fold_string_p"]
     names += [f"colour_{a}-{b}" for a, b in itertools.pairwise(bands)]
     return names
@@ -113,7 +113,7 @@ def _one(lc, bands: Sequence[str], n_feat: int) -> np.ndarray:
                     _string_length(t, centred, 2 * p), np.nan]
         row[8] = row[7] / row[6] if row[6] and np.isfinite(row[6]) else np.nan
     k = 9
-    nb = len(_BAND_NAMES)
+    nb = len(_band_feature_names())
     meds = []
     for name in bands:
         m = b == name
@@ -316,7 +316,7 @@ def fourier_residual(lc: LightCurve, n_harm: int = 3) -> np.ndarray:
     return res
 
 
-class GradientBoostedBaseline:
+class GradientBoostedBaseline(BaseEstimator, ClassifierMixin):
     """Classical features + sklearn HistGradientBoosting with balanced class weights."""
 
     def __init__(self, bands: Sequence[str] | None = None, max_iter: int = 300,
@@ -358,15 +358,18 @@ class GradientBoostedBaseline:
         return self.fit_features(self.transform(light_curves), labels, U)
 
     def transform(self, light_curves: Sequence) -> np.ndarray:
+        check_is_fitted(self, "bands_")
         return lightcurve_features(light_curves, bands=self.bands_)
 
     def predict_proba_features(self, X: np.ndarray) -> np.ndarray:
         from skyfm.models.prior import shift_prior
 
+        check_is_fitted(self, "model_")
         return shift_prior(self.model_.predict_proba(X), self.train_prior_, self.prior_)
 
     def predict_proba(self, light_curves: Sequence) -> np.ndarray:
         return self.predict_proba_features(self.transform(light_curves))
 
     def predict(self, light_curves: Sequence) -> np.ndarray:
-        return self.classes_[self.predict_proba(light_curves).argmax(1)]
+        proba = self.predict_proba(light_curves)  # NotFittedError before fit
+        return self.classes_[proba.argmax(1)]

@@ -34,6 +34,7 @@ transients (used by ``discover(kind='auto')``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -57,16 +58,12 @@ _MIN_VILLAR = 8
 #: a band's fitted peak brighter than this factor times its brightest point (+1 sigma) is
 #: an extrapolation: that band's peak magnitude is NaN
 _PEAK_SLACK_FLUX = 2.0
-_VILLAR = None
-
-
+@functools.cache
 def _villar():
-    global _VILLAR
-    if _VILLAR is None:
-        import light_curve as lcf
+    """The Villar fit (built once)."""
+    import light_curve as lcf
 
-        _VILLAR = lcf.VillarFit("mcmc-lmsder")
-    return _VILLAR
+    return lcf.VillarFit("mcmc-lmsder")
 
 
 def _fluxes(lc) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -35,12 +35,17 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["BASELINE", "Embedder", "Encoder", "FeatureSpec", "Progress", "fingerprint"]
+__all__ = ["BASELINE", "MIN_PIXELS", "MIN_POINTS_PER_BAND", "Embedder", "Encoder", "FeatureSpec",
+           "Progress", "fingerprint"]
 
 Progress = Callable[[int], None] | None
 
 #: how every output names an embedder that has no trained network behind it
 BASELINE = "baseline encoder, no trained model"
+#: a light-curve band needs this many detections for the classical features
+MIN_POINTS_PER_BAND = 5
+#: fewer valid pixels than this and a spectrum is ``few_pixels``
+MIN_PIXELS = 10
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,13 @@ class Embedder(BaseEstimator, ABC):
         """The fitted embedder :meth:`get_state` described."""
 
     # -- defaults ---------------------------------------------------------------------------
+    @staticmethod
+    def assess(ob) -> tuple[str, str]:
+        """(quality flag, skip reason) of one observation before embedding: ``('ok', '')``,
+        a flag such as ``'few_points'`` for thin but usable data, or ``('', why)`` when it
+        cannot be embedded at all (it goes to ``skipped.csv``). Default: every object is ok."""
+        return "ok", ""
+
     def fit_transform(self, observations: Sequence, progress: Progress = None) -> np.ndarray:
         return self.fit(observations, progress).transform(observations)
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["FineTuneClassifier", "HybridClassifier", "LinearProbe"]
 
@@ -42,7 +43,7 @@ def _set_priors(head, y: np.ndarray, balanced: bool, proba_unlabelled) -> None:
     head.train_prior_, head.prior_ = class_priors(head.classes_, y, balanced, proba_unlabelled)
 
 
-class LinearProbe:
+class LinearProbe(BaseEstimator, ClassifierMixin):
     """Logistic regression on frozen embeddings.
 
     ``fit`` / ``predict`` / ``predict_proba`` take light curves (or precomputed embeddings
@@ -57,7 +58,8 @@ class LinearProbe:
         self.max_iter = max_iter
 
     def _embed(self, light_curves, progress=None) -> np.ndarray:
-        self.encoder_ = getattr(self, "encoder_", None) or _encoder(self.encoder)
+        if "encoder_" not in vars(self):
+            self.encoder_ = _encoder(self.encoder)
         return self.encoder_.embed(light_curves, batch_size=self.batch_size, progress=progress)
 
     def fit_embeddings(self, Z: np.ndarray, labels, unlabelled: np.ndarray | None = None
@@ -85,16 +87,19 @@ class LinearProbe:
     def predict_proba_embeddings(self, Z: np.ndarray) -> np.ndarray:
         from skyfm.models.prior import shift_prior
 
+        check_is_fitted(self, "model_")
         return shift_prior(self.model_.predict_proba(Z), self.train_prior_, self.prior_)
 
     def predict_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
+        check_is_fitted(self, "model_")
         return self.predict_proba_embeddings(self._embed(light_curves, progress))
 
     def predict(self, light_curves: Sequence, progress=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(light_curves, progress).argmax(1)]
+        proba = self.predict_proba(light_curves, progress)  # NotFittedError before fit
+        return self.classes_[proba.argmax(1)]
 
 
-class FineTuneClassifier:
+class FineTuneClassifier(BaseEstimator, ClassifierMixin):
     """Encoder + linear head, trained end to end (AdamW, class-weighted cross-entropy); a deep
     ensemble of ``n_members`` such fits (Lakshminarayanan et al. 2017).
 
@@ -184,8 +189,7 @@ class FineTuneClassifier:
         under, see ``train_prior_``)."""
         import torch
 
-        if not hasattr(self, "members_"):
-            raise RuntimeError("FineTuneClassifier: call fit() before predicting")
+        check_is_fitted(self, "members_")
         prepared = self.members_[0][0].prepare(light_curves)  # the members share the tokeniser
         out = []
         for encoder, head in self.members_:
@@ -207,7 +211,8 @@ class FineTuneClassifier:
         return self._to_survey_mix(self._head_proba(light_curves, progress))
 
     def predict(self, light_curves: Sequence, progress=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(light_curves, progress).argmax(1)]
+        proba = self.predict_proba(light_curves, progress)  # NotFittedError before fit
+        return self.classes_[proba.argmax(1)]
 
     def predict_uncertainty(self, light_curves: Sequence, progress=None) -> dict:
         """Entropy of the ensemble's prediction (nats) split into its two parts:
@@ -308,10 +313,7 @@ class HybridClassifier(BaseEstimator, ClassifierMixin):
                 lightcurve_features(light_curves, bands=self.bands_))
 
     def predict_proba_parts(self, Z: np.ndarray, F: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "probe_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("HybridClassifier: call fit() before predicting")
+        check_is_fitted(self, "probe_")
         w = float(self.weight)
         logp = (w * np.log(np.clip(self.probe_.predict_proba_embeddings(Z), 1e-9, 1.0))
                 + (1 - w) * np.log(np.clip(self.trees_.predict_proba_features(F), 1e-9, 1.0)))
@@ -319,10 +321,7 @@ class HybridClassifier(BaseEstimator, ClassifierMixin):
         return p / p.sum(1, keepdims=True)
 
     def predict_proba(self, light_curves: Sequence) -> np.ndarray:
-        if not hasattr(self, "encoder_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("HybridClassifier: call fit() before predicting")
+        check_is_fitted(self, "encoder_")
         return self.predict_proba_parts(*self._parts(light_curves))
 
     def predict(self, light_curves: Sequence) -> np.ndarray:

@@ -74,6 +74,14 @@ class ImageMorphologyBaseline(Embedder):
         nb = max(o.shape[0] for o in out)
         return np.stack([np.concatenate([o] + [o[-1:]] * (nb - o.shape[0])) for o in out])
 
+    @staticmethod
+    def assess(img) -> tuple[str, str]:
+        """Quality before embedding (no finite pixel: skipped)."""
+        d = np.asarray(img.data, float)
+        if d.size == 0 or not np.isfinite(d).any():
+            return "", "no finite pixels"
+        return "ok", ""
+
     def fit(self, imgs: Sequence[Image], progress: Progress = None) -> ImageMorphologyBaseline:
         from sklearn.decomposition import PCA
 

@@ -19,7 +19,7 @@ from skyfm.features.lightcurves import (
     sparse_covariates,
     summary_feature_specs,
 )
-from skyfm.models.base import Embedder, FeatureSpec, Progress
+from skyfm.models.base import MIN_POINTS_PER_BAND, Embedder, FeatureSpec, Progress
 from skyfm.models.preprocessing import (
     RobustScaler,
     pca_arrays,
@@ -86,6 +86,21 @@ class LightCurveEmbedder(Embedder):
         self.feature_weight = feature_weight
         self.encoder_weight = encoder_weight
         self.batch_size = batch_size
+
+    @staticmethod
+    def assess(lc) -> tuple[str, str]:
+        """Quality before embedding:
+        no valid point: skipped; fewer than MIN_POINTS_PER_BAND in every band: few_points."""
+        valid = ~np.asarray(lc.upper_limit, bool) & np.isfinite(lc.value)
+        n = int(valid.sum())
+        if n == 0:
+            n_lim = int(np.asarray(lc.upper_limit, bool).sum())
+            extra = f" ({n_lim} upper limit(s) only)" if n_lim else ""
+            return "", f"0 valid points{extra}"
+        per_band = [int((valid & (lc.band == b)).sum()) for b in np.unique(lc.band[valid])]
+        if max(per_band) < MIN_POINTS_PER_BAND:
+            return "few_points", ""
+        return "ok", ""
 
     # -- fitting ------------------------------------------------------------
     def fit(self, lcs: Sequence[LightCurve], progress: Progress = None) -> LightCurveEmbedder:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from skyfm.data.observations import Spectrum
-from skyfm.models.base import Embedder, FeatureSpec, Progress
+from skyfm.models.base import MIN_PIXELS, Embedder, FeatureSpec, Progress
 from skyfm.models.preprocessing import crossfit_pca_error, pca_arrays, pca_from
 
 __all__ = ["FEATURES", "SpectrumPCABaseline"]
@@ -51,6 +51,15 @@ class SpectrumPCABaseline(Embedder):
         self.n_pixels = n_pixels
         self.n_components = n_components
         self.continuum_window = continuum_window
+
+    @staticmethod
+    def assess(spec) -> tuple[str, str]:
+        """Quality before embedding (no valid pixel: skipped; fewer than MIN_PIXELS: few_pixels)."""
+        good = ~np.asarray(spec.mask, bool) & np.isfinite(spec.flux)
+        n = int(good.sum())
+        if n == 0:
+            return "", f"all pixels masked ({len(spec.flux)} pixel(s))"
+        return ("few_pixels" if n < MIN_PIXELS else "ok"), ""
 
     def fit(self, specs: Sequence[Spectrum], progress: Progress = None) -> SpectrumPCABaseline:
         import astropy.units as u

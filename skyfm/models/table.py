@@ -45,6 +45,16 @@ class TableScaledBaseline(Embedder):
     def _matrix(self, rows) -> np.ndarray:
         return np.array([[r.values.get(c, np.nan) for c in self.columns_] for r in rows], float)
 
+    @staticmethod
+    def assess(row) -> tuple[str, str]:
+        """Quality before embedding (no finite value: skipped; some missing: missing_values)."""
+        v = np.array([x if isinstance(x, (int, float, np.number)) else np.nan
+                      for x in row.values.values()], float)
+        fin = np.isfinite(v)
+        if v.size == 0 or not fin.any():
+            return "", "no finite values"
+        return ("missing_values" if not fin.all() else "ok"), ""
+
     def fit(self, rows: Sequence[TableRow], progress: Progress = None) -> TableScaledBaseline:
         cols = list(self.columns) if self.columns is not None else list(rows[0].values)
         self.columns_ = cols
@@ -71,6 +81,7 @@ class TableScaledBaseline(Embedder):
         return np.column_stack([X] + cols) if cols else X
 
     def transform(self, rows) -> np.ndarray:
+        self.check_fitted()
         return self.scaler_.transform(self.features(rows)).astype(np.float32)
 
     def perturb(self, row: TableRow, rng: np.random.Generator, scale: float = 1.0) -> TableRow:
