@@ -23,11 +23,9 @@ app.add_typer(index_app, name="index")
 
 
 def _encoder(model: str):
-    try:
-        from skyfm.models import LightCurveEncoder
-    except ImportError:
-        from skyfm.models.lightcurve import LightCurveEncoder
-    return LightCurveEncoder.from_pretrained(model)
+    from skyfm.models.registry import load_encoder
+
+    return load_encoder("lightcurve", model)
 
 
 def _embed_like_index(index, index_dir: Path, observations: list, model: str):

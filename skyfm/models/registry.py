@@ -23,7 +23,8 @@ from functools import cache
 
 from skyfm.errors import DataFormatError
 
-__all__ = ["ModalityEntry", "embedder_class", "get_modality", "make_embedder", "modalities",
+__all__ = ["ModalityEntry", "embedder_class", "get_modality", "load_encoder", "make_embedder",
+           "modalities",
            "modality_of", "register_modality", "unregister_modality"]
 
 
@@ -101,6 +102,16 @@ def make_embedder(modality: str, **kwargs):
     """A new (unfitted) default embedder of ``modality``; keyword arguments go to its
     constructor."""
     return embedder_class(modality)(**kwargs)
+
+
+def load_encoder(modality: str, name_or_dir, **kwargs):
+    """The pretrained :class:`~skyfm.models.base.Encoder` of ``modality`` (a shipped name or a
+    directory); ``ValueError`` when the modality has no trained model yet."""
+    cls = get_modality(modality).encoder_class()
+    if cls is None:
+        raise ValueError(f"modality {modality!r} has no trained encoder yet (its embedder is a "
+                         "baseline)")
+    return cls.from_pretrained(name_or_dir, **kwargs)
 
 
 def modality_of(observations: Sequence) -> str:

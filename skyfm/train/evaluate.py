@@ -106,16 +106,21 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
         choose_bands,
         lightcurve_features,
     )
-    from skyfm.models.heads import FineTuneClassifier, HybridClassifier, LinearProbe
-    from skyfm.models.lightcurve import LightCurveEncoder
+    from skyfm.models.base import Encoder
+    from skyfm.models.heads import (
+        FineTuneClassifier,
+        HybridClassifier,
+        LinearProbe,
+        choose_hybrid_weight,
+    )
+    from skyfm.models.registry import load_encoder
 
     def bar(desc, total):
         return progress(desc, total) if progress else None
 
     train, skipped_train, thin_train = _usable(train)
     test, skipped_test, thin_test = _usable(test)
-    enc = encoder if isinstance(encoder, LightCurveEncoder) else \
-        LightCurveEncoder.from_pretrained(encoder)
+    enc = encoder if isinstance(encoder, Encoder) else load_encoder("lightcurve", encoder)
     ytr = np.array([str(o.label) for o in train])
     yte = np.array([str(o.label) for o in test])
     classes = sorted(set(ytr) | set(yte))
@@ -130,14 +135,16 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
                               bands=bands)
     rows = []
     settings = [("all" if s in ("all", None) else int(s)) for s in labels_per_class]
-    n_methods = 4 if finetune else 3
+    n_methods = 5 if finetune else 4
     # with all labels every draw has the same labelled set; the seeds of the stochastic
     # methods (boosted trees, fine-tuning) still differ, so their spread is measured too
     n_runs = {s: n_draws if (s != "all" or finetune) else 1 for s in settings}
     fits = bar("training heads", sum(n_runs.values()) * n_methods)
     for s in settings:
         draws = n_runs[s]
-        res: dict[str, list] = {"skyfm-hybrid": [], "skyfm": [], "baseline": []}
+        res: dict[str, list] = {"skyfm-hybrid-cv": [], "skyfm-hybrid": [], "skyfm": [],
+                                "baseline": []}
+        weights: list[float] = []
         if finetune:
             res["skyfm-finetune"] = []
         for d in range(draws):
@@ -153,6 +160,12 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
             hyb = HybridClassifier.from_experts(probe, gbt)  # the two rows' own fits
             pred = hyb.classes_[hyb.predict_proba_parts(Zte, Fte).argmax(1)]
             res["skyfm-hybrid"].append(_scores(yte, pred, classes))
+            w, _ = choose_hybrid_weight(Ztr[idx], Ftr[idx], ytr[idx], bands=bands,
+                                        random_state=seed + d)
+            weights.append(w)
+            hyb = HybridClassifier.from_experts(probe, gbt, weight=w)
+            pred = hyb.classes_[hyb.predict_proba_parts(Zte, Fte).argmax(1)]
+            res["skyfm-hybrid-cv"].append(_scores(yte, pred, classes))
             if finetune:
                 ft = FineTuneClassifier(enc, epochs=finetune_epochs, seed=seed + d,
                                         n_members=finetune_members)
@@ -169,7 +182,7 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
                 "per_class_recall": {c: float(np.mean([r["per_class_recall"][c] for r in runs]))
                                      for c in map(str, classes)},
                 "n_draws": draws,
-            })
+            } | ({"weights": weights} if method == "skyfm-hybrid-cv" else {}))
     n_in = {"train": len(train) + len(skipped_train), "test": len(test) + len(skipped_test)}
     return {"rows": rows, "n_train": len(train), "n_test": len(test), "classes": classes,
             "n_in": n_in, "skipped": {"train": skipped_train, "test": skipped_test},
@@ -178,6 +191,8 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
             "skyfm_head": "logistic regression (C=0.1) on frozen embeddings",
             "skyfm_hybrid_head": "geometric mean (weight 0.5) of the skyfm probe's and the "
                                  "baseline's probabilities",
+            "skyfm_hybrid_cv_head": "the same with the weight (0, 0.25, .., 1) of highest "
+                                    "3-fold cross-validated macro-F1 on the labelled subset",
             "skyfm_finetune_head": (f"mean of {finetune_members} fits of encoder + linear head "
                                     f"trained end to end ({finetune_epochs} epochs, "
                                     "class-weighted)") if finetune else None,

@@ -23,7 +23,10 @@ def test_evaluate_contract_json(tmp_path, sim_set):
     assert data["n_train"] == 24 and data["n_test"] == 24
     rows = data["rows"]
     assert {(r["method"], r["labels_per_class"]) for r in rows} == {
-        (m, k) for m in ("skyfm-hybrid", "skyfm", "baseline") for k in (3, "all")}
+        (m, k) for m in ("skyfm-hybrid-cv", "skyfm-hybrid", "skyfm", "baseline")
+        for k in (3, "all")}
+    assert all(w in (0.0, 0.25, 0.5, 0.75, 1.0) for r in rows if r["method"] == "skyfm-hybrid-cv"
+               for w in r["weights"])
     classes = {str(lc.label) for lc in lcs}
     for r in rows:
         assert 0 <= r["macro_f1"] <= 1 and 0 <= r["accuracy"] <= 1 and r["macro_f1_std"] >= 0
@@ -38,7 +41,8 @@ def test_evaluate_with_finetune_rows(sim_set):
     res = evaluate(lcs[0::2], lcs[1::2], labels_per_class=[3, "all"], n_draws=2, finetune=True,
                    finetune_epochs=1, finetune_members=2)
     rows = {(r["method"], r["labels_per_class"]): r for r in res["rows"]}
-    assert {m for m, _ in rows} == {"skyfm-hybrid", "skyfm", "baseline", "skyfm-finetune"}
+    assert {m for m, _ in rows} == {"skyfm-hybrid-cv", "skyfm-hybrid", "skyfm", "baseline",
+                                    "skyfm-finetune"}
     assert rows[("skyfm-finetune", 3)]["n_draws"] == 2
     assert 0 <= rows[("skyfm-finetune", 3)]["macro_f1"] <= 1
     # all labels: one labelled set, but the stochastic methods run once per seed
