@@ -49,4 +49,4 @@ def test_evaluate_with_finetune_rows(sim_set):
     assert all(r["n_draws"] == 2 for (m, k), r in rows.items() if k == "all")
     assert "end to end" in res["skyfm_finetune_head"]
     assert "mean of 2 fits" in res["skyfm_finetune_head"]
-    assert rich_table(res).row_count == 8
+    assert rich_table(res).row_count == 10
