@@ -17,7 +17,7 @@ def test_evaluate_contract_json(tmp_path, sim_set):
     out = tmp_path / "r.json"
     res = CliRunner().invoke(app, ["evaluate", "--train", str(tmp_path / "train"), "--test",
                                    str(tmp_path / "test"), "--labels-per-class", "3,all",
-                                   "--json", str(out)])
+                                   "--hybrid-cv", "--json", str(out)])
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["n_train"] == 24 and data["n_test"] == 24
@@ -41,12 +41,11 @@ def test_evaluate_with_finetune_rows(sim_set):
     res = evaluate(lcs[0::2], lcs[1::2], labels_per_class=[3, "all"], n_draws=2, finetune=True,
                    finetune_epochs=1, finetune_members=2)
     rows = {(r["method"], r["labels_per_class"]): r for r in res["rows"]}
-    assert {m for m, _ in rows} == {"skyfm-hybrid-cv", "skyfm-hybrid", "skyfm", "baseline",
-                                    "skyfm-finetune"}
+    assert {m for m, _ in rows} == {"skyfm-hybrid", "skyfm", "baseline", "skyfm-finetune"}
     assert rows[("skyfm-finetune", 3)]["n_draws"] == 2
     assert 0 <= rows[("skyfm-finetune", 3)]["macro_f1"] <= 1
     # all labels: one labelled set, but the stochastic methods run once per seed
     assert all(r["n_draws"] == 2 for (m, k), r in rows.items() if k == "all")
     assert "end to end" in res["skyfm_finetune_head"]
     assert "mean of 2 fits" in res["skyfm_finetune_head"]
-    assert rich_table(res).row_count == 10
+    assert rich_table(res).row_count == 8
