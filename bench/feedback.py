@@ -33,7 +33,11 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    from skyfm.benchmarks.feedback import TWIN_BORING_ODD, TWIN_INTERESTING, twin_feedback_experiment
+    from skyfm.benchmarks.feedback import (
+        TWIN_BORING_ODD,
+        TWIN_INTERESTING,
+        twin_feedback_experiment,
+    )
 
     r = twin_feedback_experiment(a.n_common, a.n_rare, a.n_odd, rounds=a.rounds,
                                  per_round=a.per_round, top=a.top, seed=a.seed)

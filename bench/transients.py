@@ -51,23 +51,23 @@ def metrics(score: np.ndarray, rare: np.ndarray) -> dict:
 
 
 def _iforest(F: np.ndarray, seed: int) -> np.ndarray:
-    from skyfm.discover.embed import _RobustScaler, _signed_log
     from skyfm.discover.scorers import IsolationForestScorer
+    from skyfm.models.preprocessing import RobustScaler, signed_log
 
-    Z = _RobustScaler().fit(_signed_log(F)).transform(_signed_log(F))
+    Z = RobustScaler().fit(signed_log(F)).transform(signed_log(F))
     return IsolationForestScorer(random_state=seed).fit_score_samples(Z)
 
 
 def run_methods(lcs: list, seed: int = 0) -> dict[str, np.ndarray]:
-    from skyfm.discover.embed import _common_bands, lightcurve_summary
     from skyfm.discover.pipeline import score_observations
+    from skyfm.features.lightcurves import choose_bands, lightcurve_summary
     from skyfm.features.transients import transient_features
 
     out = {}
     kw = {"use_labels": False, "n_noise": 0, "n_members": 0, "seed": seed}
     out["discover default"] = score_observations(lcs, kind="general", **kw)["score"]
     out["discover transient"] = score_observations(lcs, kind="transient", **kw)["score"]
-    bands = _common_bands(lcs)
+    bands = choose_bands(lcs)
     out["iforest (transient feats)"] = _iforest(transient_features(lcs, bands)[0], seed)
     out["iforest (classical feats)"] = _iforest(lightcurve_summary(lcs, bands)[0], seed)
     return out

@@ -142,16 +142,9 @@ def _data_dir(name: str, data_dir: str | Path | None) -> Path:
 
 
 def _classical_lc_features(lcs) -> tuple[np.ndarray, str]:
-    try:
-        try:
-            from skyfm.features import lightcurve_features
-        except ImportError:
-            from skyfm.features.lightcurves import lightcurve_features
-        return np.asarray(lightcurve_features(lcs), float), "skyfm.features.lightcurve_features"
-    except ImportError:
-        from skyfm.discover.embed import lightcurve_summary
+    from skyfm.features.lightcurves import lightcurve_features
 
-        return lightcurve_summary(lcs)[0], "skyfm.discover.embed.lightcurve_summary"
+    return np.asarray(lightcurve_features(lcs), float), "skyfm.features.lightcurve_features"
 
 
 def _impute(F_ref: np.ndarray, *others: np.ndarray):
@@ -181,15 +174,13 @@ def _inductive_skyfm(ref: list, test: list, embedder, scorers, seed: int):
 
     Xr = embedder.fit_transform(ref)
     Xt = embedder.transform(test)
-    from skyfm.discover.pipeline import recon_input
-
     rec_r = rec_t = None
     if "recon" in scorers:
-        rec_r = recon_input(embedder, ref, embedder.reconstruction_error(ref))
-        rec_t = recon_input(embedder, test, embedder.reconstruction_error(test)) \
+        rec_r = embedder.reconstruction_input(ref, embedder.reconstruction_error(ref))
+        rec_t = embedder.reconstruction_input(test, embedder.reconstruction_error(test)) \
             if rec_r is not None else None
     y = np.array([o.label for o in ref], dtype=object)
-    ens = ScoreEnsemble(scorers, weights=getattr(embedder, "default_weights", None), n_members=0,
+    ens = ScoreEnsemble(scorers, weights=embedder.default_weights, n_members=0,
                         random_state=seed).fit(Xr, y, rec_r)
     comp, fused = ens.score(Xt, rec_t)
     return fused, comp, ens
@@ -409,7 +400,7 @@ def eval_openset_eros(data_dir=None, anomaly: str = "mira", seed: int = 0,
     minutes); and, for reference, with the shipped ``skyfm-lc-base``, whose pretraining saw the
     class (flagged in ``notes``: not a clean open-set test)."""
     from skyfm.data import read
-    from skyfm.discover.embed import LightCurveEmbedder
+    from skyfm.models.lightcurve_embedder import LightCurveEmbedder
 
     obs = list(read(_data_dir("lc_eros_ramp_variable_stars", data_dir)))
     labels = np.array([str(o.label) for o in obs])
@@ -487,7 +478,8 @@ def eval_openset_sdss(data_dir=None, anomaly: str = "QSO", seed: int = 0,
                       progress: Progress = None) -> list[EvalResult]:
     """Open set on SDSS DR14 photometry: QSO left out (see module docstring)."""
     from skyfm.data import read
-    from skyfm.discover.embed import TableEmbedder, expand_catalogs
+    from skyfm.data.tablerow import expand_catalogs
+    from skyfm.models.table import TableScaledBaseline
 
     rows = expand_catalogs(list(read(_data_dir("catalog_sdss_dr14_skyserver10k", data_dir))))
     labels = np.array([str(r.label) for r in rows])
@@ -499,7 +491,7 @@ def eval_openset_sdss(data_dir=None, anomaly: str = "QSO", seed: int = 0,
     test = [rows[i] for i in test_idx]
     y = labels[test_idx] == anomaly
     t0 = time.perf_counter()
-    emb = TableEmbedder(columns=list(columns))
+    emb = TableScaledBaseline(columns=list(columns))
     fused, comp, ens = _inductive_skyfm(ref, test, emb, scorers, seed)
     t_sky = time.perf_counter() - t0
     cols = list(columns)
@@ -524,19 +516,17 @@ def eval_openset_sdss(data_dir=None, anomaly: str = "QSO", seed: int = 0,
 def _lc_pieces(lcs: list, emb) -> dict:
     """Per-curve pieces of the light-curve embedding (features, encoder tokens/embedding,
     reconstruction error) and the classical baseline features, computed once."""
-    from skyfm.discover.embed import _common_bands, lightcurve_summary
+    from skyfm.features.lightcurves import choose_bands, lightcurve_summary
 
     t0 = time.perf_counter()
-    bands = _common_bands(lcs)
+    bands = choose_bands(lcs)
     out = {"features": lightcurve_summary(lcs, bands)[0], "bands": bands}
     if emb.model_ is not None:
-        prepared = emb._prepare(list(lcs))
+        prepared = emb.model_.prepare(list(lcs))
         out["prepared"] = prepared
         out["encoded"] = np.concatenate([np.asarray(emb.model_.embed(prepared[i:i + 512]), float)
                                          for i in range(0, len(prepared), 512)])
-        from skyfm.discover.embed import _recon_from_prepared
-
-        out["recon"] = np.concatenate([_recon_from_prepared(emb.model_, prepared[i:i + 512])
+        out["recon"] = np.concatenate([emb.model_.reconstruction_error(prepared[i:i + 512])
                                        for i in range(0, len(prepared), 512)])
     out["skyfm_seconds"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -563,20 +553,18 @@ def _take(pieces: dict, base_idx: np.ndarray, extra: dict, extra_pos: np.ndarray
 
 def _skyfm_lc_scores(data: list, rows: dict, embedder_kwargs: dict | None, scorers, seed: int):
     """Transductive skyfm scores of ``data`` from precomputed per-curve pieces."""
-    from skyfm.discover.embed import LightCurveEmbedder
     from skyfm.discover.ensemble import ScoreEnsemble
+    from skyfm.models.lightcurve_embedder import LightCurveEmbedder
 
     emb = LightCurveEmbedder(**(embedder_kwargs or {}))
     if "encoded" not in rows:
-        emb.encoder = None
-    emb.fit(data, _features=rows["features"], _encoded=rows.get("encoded"),
-            _prepared=rows.get("prepared"))
-    X = emb.transform(data, _features=rows["features"], _encoded=rows.get("encoded"))
+        emb.set_params(encoder=None)
+    emb.fit_precomputed(data, features=rows["features"], encoded=rows.get("encoded"),
+                        prepared=rows.get("prepared"))
+    X = emb.transform_precomputed(rows["features"], rows.get("encoded"))
     y = np.array([o.label for o in data], dtype=object)
-    from skyfm.discover.pipeline import recon_input
-
-    rec = recon_input(emb, data, rows.get("recon"))
-    ens = ScoreEnsemble(scorers, weights=getattr(emb, "default_weights", None), n_members=0,
+    rec = emb.reconstruction_input(data, rows.get("recon"))
+    ens = ScoreEnsemble(scorers, weights=emb.default_weights, n_members=0,
                         random_state=seed).fit(X, y, rec)
     comp, fused = ens.reference_scores()
     return fused, comp, ens, emb
@@ -595,7 +583,7 @@ def eval_injection_eros(data_dir=None, classes: Sequence[str] | None = None, n: 
     mean over ``repeats`` draws; the anomaly count is their total.
     """
     from skyfm.data import read
-    from skyfm.discover.embed import LightCurveEmbedder
+    from skyfm.models.lightcurve_embedder import LightCurveEmbedder
     from skyfm.sim import RARE_CLASSES, inject_lightcurve
 
     classes = list(classes or RARE_CLASSES)
@@ -657,8 +645,8 @@ def twin_recon_weight_check(data_dir=None, encoder: str = "skyfm-lc-base",
     classes and draws) and ``"recon_only_auroc"``. This, not the Mira open-set result, is what
     the light-curve default weight is chosen on."""
     from skyfm.data import read
-    from skyfm.discover.embed import LightCurveEmbedder
     from skyfm.discover.scorers import rank_fusion
+    from skyfm.models.lightcurve_embedder import LightCurveEmbedder
     from skyfm.sim import RARE_CLASSES, inject_lightcurve
 
     obs = list(read(_data_dir("lc_eros_ramp_variable_stars", data_dir)))
@@ -710,7 +698,7 @@ def _mean_rows(task: str, runs: dict[str, list], n_objects: int, n_anom: int,
 
 def _crop_resize(img, crop: float, size: int):
     from skyfm.data.observations import Image
-    from skyfm.discover.embed import _resize
+    from skyfm.models.preprocessing import resize as _resize
 
     d = np.nan_to_num(np.asarray(img.data, np.float32))
     h, w = d.shape[-2:]
@@ -727,8 +715,8 @@ def eval_injection_galaxyzoo(data_dir=None, n: int = 2000, rate: float = 0.01, s
                              progress: Progress = None) -> list[EvalResult]:
     """Digital-twin lenses injected into real Galaxy Zoo images (``repeats`` injection draws)."""
     from skyfm.data import read
-    from skyfm.discover.embed import ImageEmbedder
     from skyfm.discover.pipeline import score_observations
+    from skyfm.models.image import ImageMorphologyBaseline
     from skyfm.sim import inject_image
 
     imgs = list(read(_data_dir("images_galaxyzoo1_sdss", data_dir)))
@@ -753,7 +741,7 @@ def eval_injection_galaxyzoo(data_dir=None, n: int = 2000, rate: float = 0.01, s
             y[j] = True
         total_anom += k
         t0 = time.perf_counter()
-        emb = ImageEmbedder(crop=1.0)
+        emb = ImageMorphologyBaseline(crop=1.0)
         res = score_observations(data, modality="image", embedder=emb, scorers=scorers,
                                  n_members=0, n_noise=0, seed=seed)
         t_sky = time.perf_counter() - t0

@@ -122,7 +122,7 @@ def twin_feedback_experiment(n_common: int = 300, n_rare: int = 30, n_odd: int =
                [str(o.label) for o in obs if o.object_id in set(res["skipped"]["object_id"])],
                return_counts=True))},
            "n_interesting": int(y.sum()), "dim": int(X.shape[1]),
-           "encoder": getattr(res["embedder"], "info_", {}).get("encoder", "?"),
+           "encoder": res["embedder"].info_.get("encoder", "?"),
            "sim_s": t_sim, "discover_s": t_disc, "interesting": tuple(interesting)}
     for name, p in (("discovery prior", prior), ("isolation forest", None)):
         t0 = time.perf_counter()

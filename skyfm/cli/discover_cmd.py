@@ -86,9 +86,8 @@ def run_cmd(
 
     from skyfm.cli.progress import progress_task
     from skyfm.discover import discover
-    from skyfm.errors import DataNotFoundError
-
     from skyfm.discover.pipeline import is_discover_output
+    from skyfm.errors import DataNotFoundError
     from skyfm.outputs import check_target
 
     console = Console()
@@ -102,9 +101,10 @@ def run_cmd(
                   f"({time.perf_counter() - t0:.1f} s)")
     embedder = None
     if columns:
-        from skyfm.discover.embed import TableEmbedder
+        from skyfm.models.registry import make_embedder
 
-        embedder = TableEmbedder(columns=[c.strip() for c in columns.split(",") if c.strip()])
+        embedder = make_embedder("table",
+                                 columns=[c.strip() for c in columns.split(",") if c.strip()])
     with progress_task("discovering", 5) as advance:
         found = discover(obs, out, top=top, embedder=embedder,
                       scorers=[s.strip() for s in scorers.split(",") if s],
@@ -122,6 +122,10 @@ def run_cmd(
         t.add_row(str(r["rank"]), str(r["object_id"]), f"{r['score']:.3f}",
                   f"{r['epistemic']:.3f}", f"{r['aleatoric']:.3f}", str(r["reason"]))
     console.print(t)
+    if found.embedder is not None:
+        from rich.markup import escape
+
+        console.print(f"embedded by {escape(found.embedder.describe())}")
     n_skipped = len(found.skipped)
     console.print(f"{len(df) + n_skipped} objects in: {len(df)} scored, {n_skipped} "
                   f"skipped (reasons in {out / 'skipped.csv'})")

@@ -138,6 +138,9 @@ def evaluate_cmd(
     prior_shift: Annotated[bool, typer.Option(
         help="estimate the class mix from the train curves outside each labelled subset "
              "(labels unused, EM), for every method; off: the labelled subset's mix")] = False,
+    hybrid_cv: Annotated[bool, typer.Option(
+        help="also the hybrid with its weight chosen by 3-fold cross-validation on each "
+             "labelled subset (rows 'skyfm-hybrid-cv'; slower)")] = False,
     duplicates: DuplicatesOpt = None,
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
@@ -159,7 +162,7 @@ def evaluate_cmd(
         result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, encoder=model,
                           progress=bar, finetune=finetune,
                           finetune_epochs=finetune_epochs, finetune_members=finetune_members,
-                          prior_shift=prior_shift)
+                          prior_shift=prior_shift, hybrid_cv=hybrid_cv)
     Console().print(rich_table(result))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)

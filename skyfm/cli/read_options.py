@@ -67,12 +67,6 @@ def read_input(path, *, columns: list[str] | dict | None = None, duplicates: str
             raise typer.BadParameter(f"{duplicates!r}: expected one of {', '.join(DUPLICATES)}",
                                      param_hint="--duplicates")
         kw["duplicates"] = duplicates
-    if time_format is not None:
-        kw["time_format"] = time_format
-    if modality is not None:
-        kw["modality"] = modality
-    if file is not None:
-        kw["file"] = file
-    if limit is not None:
-        kw["limit"] = limit
+    given = {"time_format": time_format, "modality": modality, "file": file, "limit": limit}
+    kw |= {k: v for k, v in given.items() if v is not None}  # unset options: reader defaults
     return read(path, **kw)

@@ -23,11 +23,9 @@ app.add_typer(index_app, name="index")
 
 
 def _encoder(model: str):
-    try:
-        from skyfm.models import LightCurveEncoder
-    except ImportError:
-        from skyfm.models.lightcurve import LightCurveEncoder
-    return LightCurveEncoder.from_pretrained(model)
+    from skyfm.models.registry import load_encoder
+
+    return load_encoder("lightcurve", model)
 
 
 def _embed_like_index(index, index_dir: Path, observations: list, model: str):
@@ -50,8 +48,8 @@ def _embed_like_index(index, index_dir: Path, observations: list, model: str):
                                  f"index holds {index.dim}-D ones")
             return x
     enc = _encoder(model)
-    dim = getattr(enc, "embed_dim", None)
-    if dim is not None and int(dim) != index.dim:
+    dim = enc.embed_dim
+    if int(dim) != index.dim:
         raise SkyfmError(
             f"the index holds {index.dim}-D vectors but encoder '{model}' makes {dim}-D ones: "
             f"it was built from other embeddings ({index.source or 'unknown source'}), e.g. "
@@ -82,7 +80,6 @@ def index_build(
     """
     from skyfm.cli.progress import progress_task
     from skyfm.discover.index import SimilarityIndex, load_embeddings
-
     from skyfm.outputs import check_target
 
     extend = add and (out / "index.faiss").is_file()

@@ -11,12 +11,14 @@ Unknown names are kept as they are; :func:`resolve_bands` lists them so that rea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import astropy.units as u
 import numpy as np
 
-__all__ = ["ALIASES", "BANDS", "CODES", "Band", "resolve_band", "resolve_bands"]
+__all__ = ["ALIASES", "BANDS", "BAND_WAVELENGTH_NM", "CODES", "DEFAULT_WAVELENGTH_NM", "Band",
+           "band_wavelength", "resolve_band", "resolve_bands"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,38 @@ def resolve_bands(names, survey: str | None = None) -> tuple[np.ndarray, list[st
         if not known:
             unknown.append(str(nm))
     return np.asarray(out, dtype=object)[inv.reshape(-1)], unknown
+
+
+# Effective wavelengths (nm) by band name, from BANDS (what the light-curve tokenizer sees);
+# survey prefixes are stripped first. ``K`` is 2MASS Ks; placeholders ("x": one unnamed band)
+# sit at DEFAULT_WAVELENGTH_NM.
+DEFAULT_WAVELENGTH_NM = 600.0
+BAND_WAVELENGTH_NM: dict[str, float] = {
+    **{name: float(b.wavelength.to_value("nm")) for name, b in BANDS.items()},
+    "K": float(BANDS["Ks"].wavelength.to_value("nm")),
+    **{name: DEFAULT_WAVELENGTH_NM for name in PLACEHOLDERS},
+}
+_LSST_ORDER = "ugrizy"  # PLAsTiCC-style integer passbands 0..5
+_PREFIX = re.compile(r"^(ztf|lsst|sdss|ps1|panstarrs|decam|des|eros|macho|ogle|gaia|atlas|"
+                     r"tess|kepler|wise|2mass|galex|snls|csp|swift|hsc)[_\-\s:]?", re.IGNORECASE)
+
+
+def band_wavelength(name: str) -> float:
+    """Effective wavelength in nm for a band name such as ``'g'``, ``'ztfr'``, ``'B'``, ``'2'``.
+
+    Unknown names fall back to 600 nm (a broad optical band)."""
+    s = str(name).strip()
+    if s in BAND_WAVELENGTH_NM:
+        return BAND_WAVELENGTH_NM[s]
+    if s.isdigit() and int(s) < len(_LSST_ORDER):
+        return BAND_WAVELENGTH_NM[_LSST_ORDER[int(s)]]
+    t = _PREFIX.sub("", s)
+    t = re.sub(r"(-?band|_?filter|_e|mag)$", "", t, flags=re.IGNORECASE).strip("_- ")
+    for cand in (t, t.upper(), t.lower(), t.capitalize()):
+        if cand in BAND_WAVELENGTH_NM:
+            return BAND_WAVELENGTH_NM[cand]
+    m = re.search(r"(\d{3,5})\s*(nm|a|å)?$", t, flags=re.IGNORECASE)  # e.g. 'F606W'-like or '500nm'
+    if m:
+        val = float(m.group(1))
+        return val / 10.0 if (m.group(2) or "").lower() in ("a", "å") or val > 3000 else val
+    return DEFAULT_WAVELENGTH_NM

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-import numpy as np
 import astropy.units as u
+import numpy as np
 
 from skyfm.errors import DataFormatError
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from skyfm.discover.scorers import (
     OpenSetScorer,
@@ -28,7 +30,7 @@ __all__ = ["DEFAULT_SCORERS", "ScoreEnsemble"]
 DEFAULT_SCORERS = ("knn", "iforest", "recon", "openset")
 
 
-class ScoreEnsemble:
+class ScoreEnsemble(BaseEstimator):
     """k-NN, isolation forest, reconstruction error and open-set scores, fused.
 
     Parameters
@@ -46,7 +48,7 @@ class ScoreEnsemble:
                  weights: Mapping[str, float] | None = None, fusion: str = "rank",
                  k: int = 10, n_estimators: int = 200, openset_method: str = "gaussian",
                  n_members: int = 5, subsample: float = 0.8, random_state: int = 0):
-        self.scorers = tuple(scorers)
+        self.scorers = scorers
         self.weights = weights
         self.fusion = fusion
         self.k = k
@@ -74,7 +76,7 @@ class ScoreEnsemble:
         X = np.asarray(X, np.float32)
         n = len(X)
         self.active_, self.dropped_ = [], {}
-        for name in self.scorers:
+        for name in tuple(self.scorers):
             if name == "recon" and (recon is None or not np.isfinite(recon).any()):
                 self.dropped_[name] = "no reconstruction error for this modality/model"
             elif name == "openset" and not OpenSetScorer().can_fit(y):
@@ -134,6 +136,7 @@ class ScoreEnsemble:
     # -- scoring ---------------------------------------------------------------
     def reference_scores(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """(per-scorer scores, combined score) of the reference set itself."""
+        check_is_fitted(self, "reference_fused_")
         return dict(self.reference_), self.reference_fused_
 
     def score(self, X: np.ndarray, recon: np.ndarray | None = None,
@@ -144,6 +147,7 @@ class ScoreEnsemble:
         (and, for the open-set scorer, the reference object whose out-of-fold classifier
         judges it, as in the reference scores); -1 for none.
         """
+        check_is_fitted(self, "reference_fused_")
         X = np.asarray(X, np.float32)
         comp = {}
         for name in self.active_:
@@ -155,6 +159,7 @@ class ScoreEnsemble:
 
     def member_scores(self) -> np.ndarray:
         """(n_members, N) combined score of the reference objects under each member."""
+        check_is_fitted(self, "reference_fused_")
         out = []
         for member, ref in self.members_:
             comp = {n: ref.get(n, self.reference_[n]) for n in self.active_}
@@ -167,6 +172,7 @@ class ScoreEnsemble:
 
         ``exclude[i]``: a reference index (or -1) object i may not use as its own neighbour,
         as in :meth:`score`; mapped onto each member's subsample."""
+        check_is_fitted(self, "reference_fused_")
         X = np.asarray(X, np.float32)
         out = []
         subsets = getattr(self, "member_subsets_", [None] * len(self.members_))

@@ -109,11 +109,15 @@ def _band_label(rest: str, what: str) -> str:
     return f"{rest}-band {what}" if rest else what
 
 
-def describe_feature(name: str, value: float, unit: str | None = None) -> tuple[str, str]:
+def describe_feature(name: str, value: float, unit: str | None = None,
+                     feature_unit: str | None = None) -> tuple[str, str]:
     """(human name, formatted value with unit) for an interpretable feature.
 
     ``unit``: the light curves' values, ``"mag"`` or a flux unit (see :func:`value_unit`);
     brightness, amplitude and scatter carry it. Colours are always magnitudes.
+    ``feature_unit``: the unit the embedder declares for this feature
+    (:class:`~skyfm.models.base.FeatureSpec`), used for features without a rule of their own
+    (a catalogue's columns).
     """
     if not np.isfinite(value):
         return _describe_name(name, unit), "n/a"
@@ -153,7 +157,8 @@ def describe_feature(name: str, value: float, unit: str | None = None) -> tuple[
             return _describe_name(name, unit), fmt(value)
     if name.endswith("_wavelength"):
         return name.replace("_", " "), f"{value:.4g} Å"
-    return name.replace("_", " "), f"{value:.3g}"
+    suffix = f" {feature_unit}" if feature_unit else ""
+    return name.replace("_", " "), f"{value:.3g}{suffix}"
 
 
 _FEATURE_WORDS = [  # prefix, what it is, (word when higher, word when lower)
@@ -219,13 +224,15 @@ def direction_word(name: str, z: float, unit: str | None = None) -> str:
 def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarray,
             component_pct: dict[str, np.ndarray], score: np.ndarray, labels: Sequence | None = None,
             predicted: Sequence | None = None, z_min: float = 3.0, max_features: int = 2,
-            top_frac: float = 0.05, unit: str | None = None) -> tuple[list[str], np.ndarray]:
+            top_frac: float = 0.05, unit: str | None = None,
+            units: dict[str, str] | None = None) -> tuple[list[str], np.ndarray]:
     """One sentence per object (and the z matrix behind it).
 
     The sentence names the features furthest outside the neighbours' range (|z| >= ``z_min``)
     with their values and units ("i-band median magnitude 20.8, fainter than its neighbours
     (median 18.9)"), the scorer(s) that rank the object highest, and, with labels, the class
-    context. ``unit``: the light curves' values (:func:`value_unit`).
+    context. ``unit``: the light curves' values (:func:`value_unit`); ``units``: each
+    feature's unit as the embedder declares it (``Embedder.feature_units()``).
     """
     n = len(score)
     z, nmed = feature_deviations(F, neighbour_idx) if F is not None and F.size else \
@@ -243,8 +250,9 @@ def reasons(F: np.ndarray, feature_names: Sequence[str], neighbour_idx: np.ndarr
         if feats:
             bits = []
             for j in feats:
-                label, val = describe_feature(names[j], F[i, j], unit)
-                _, nval = describe_feature(names[j], nmed[i, j], unit)
+                fu = (units or {}).get(names[j])
+                label, val = describe_feature(names[j], F[i, j], unit, fu)
+                _, nval = describe_feature(names[j], nmed[i, j], unit, fu)
                 word = direction_word(names[j], zi[j], unit)
                 bits.append(f"{label} {val}, {word} than its neighbours (median {nval})")
             parts.append("; ".join(bits))

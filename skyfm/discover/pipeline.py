@@ -47,6 +47,8 @@ from skyfm.discover.quality import (
 from skyfm.discover.run import DiscoveryRun
 from skyfm.discover.scorers import is_missing, percentile_of
 from skyfm.errors import SkyfmError
+from skyfm.models import registry
+from skyfm.models.base import Embedder
 
 __all__ = ["CANDIDATE_COLUMNS", "NothingToScoreError", "discover", "is_discover_output",
            "score_observations"]
@@ -71,16 +73,6 @@ def _labels(obs: list) -> np.ndarray | None:
     y = np.array([getattr(o, "label", None) for o in obs], dtype=object)
     known = [v for v in y if not is_missing(v)]
     return y if known else None
-
-
-def recon_input(embedder, obs, errors: np.ndarray | None) -> np.ndarray | None:
-    """The reconstruction scorer's input: errors, with the embedder's noise covariates as extra
-    columns when it has them (see :class:`~skyfm.discover.scorers.ReconstructionScorer`)."""
-    if errors is None:
-        return None
-    if hasattr(embedder, "noise_covariates"):
-        return np.column_stack([errors, embedder.noise_covariates(obs)])
-    return errors
 
 
 def score_observations(observations, *, modality: str | None = None, embedder=None,
@@ -129,17 +121,24 @@ def score_observations(observations, *, modality: str | None = None, embedder=No
             emb = make_embedder(modality)
     else:
         emb = embedder if embedder is not None else make_embedder(modality)
+    if not isinstance(emb, Embedder):
+        raise TypeError(f"embedder must be a skyfm.models.base.Embedder (fit, transform, "
+                        f"features, perturb, get_state), got a {type(emb).__name__}")
+    if emb.modality != registry.get_modality(modality).name:
+        raise ValueError(f"a {type(emb).__name__} embeds {emb.modality} data, these are "
+                         f"{modality} data")
     X = emb.fit_transform(obs)
-    if getattr(emb, "transient", False):
+    if emb.embeds_transients:
         quality = no_shape_fit(quality, emb.features(obs), emb.feature_names_)
     t["embed"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    recon = recon_input(emb, obs, emb.reconstruction_error(obs)) if "recon" in scorers else None
+    recon = (emb.reconstruction_input(obs, emb.reconstruction_error(obs))
+             if "recon" in scorers else None)
     t["reconstruction"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     y = _labels(obs) if use_labels else None
     if weights is None:
-        weights = getattr(emb, "default_weights", None)
+        weights = emb.default_weights
     ens = ScoreEnsemble(scorers, weights=weights, fusion=fusion, k=k, n_members=n_members,
                         random_state=seed).fit(X, y, recon)
     comp, score = ens.reference_scores()
@@ -220,8 +219,13 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     >>> run.candidates.head()                               # doctest: +SKIP
     """
     from skyfm.discover.artefact import artefact_flags
-    from skyfm.discover.explain import (ordinary_neighbours, plot_candidate, reasons,
-                                        safe_filename, value_unit)
+    from skyfm.discover.explain import (
+        ordinary_neighbours,
+        plot_candidate,
+        reasons,
+        safe_filename,
+        value_unit,
+    )
 
     _check_out(out_dir, overwrite)
     t0 = time.perf_counter()
@@ -238,13 +242,13 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
     t1 = time.perf_counter()
     nb_idx, _ = ordinary_neighbours(X, score, k=max(n_neighbours, 20))
     F = emb.features(obs)
-    names = getattr(emb, "feature_names_", [])
+    names = emb.feature_names_
     predicted = None
     ens = res["ensemble"]
     if "openset" in ens.active_:
         predicted = ens.fitted_["openset"].predict(X)
     why, _ = reasons(F, names, nb_idx, res["components"], score, res["labels"], predicted,
-                     unit=value_unit(obs))
+                     unit=value_unit(obs), units=emb.feature_units())
     why = [thin_note(q) + w for q, w in zip(res["quality"], why)]
     order = np.argsort(-score, kind="stable")
     rank = np.empty(n, int)
@@ -270,8 +274,15 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
                           [str(i) for i in ids])
     if out_dir is None:
         return result
-    from skyfm.outputs import Run, kill_point, run_directory, save_npy, write_csv, write_json, \
-        write_text
+    from skyfm.outputs import (
+        Run,
+        kill_point,
+        run_directory,
+        save_npy,
+        write_csv,
+        write_json,
+        write_text,
+    )
 
     kill_point("discover-scored")
     staged = contextlib.nullcontext(out_dir) if isinstance(out_dir, Run) else run_directory(
@@ -286,11 +297,8 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         from skyfm.discover.embed import save_embedder
         from skyfm.discover.persist import save_ensemble
 
-        try:  # lets `skyfm index query --file` embed a new observation the same way
-            save_embedder(emb, out)
-            save_ensemble(ens, out)  # with the embedder: `skyfm discover score` needs no refit
-        except TypeError:  # a user's own embedder: nothing we know how to save
-            pass
+        save_embedder(emb, out)  # lets `skyfm index query --file` embed new objects alike
+        save_ensemble(ens, out)  # with the embedder: `skyfm discover score` needs no refit
         t1 = time.perf_counter()
         plots = {}
         for i in order[:top]:
@@ -306,11 +314,12 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         if progress:
             progress(1)
         t1 = time.perf_counter()
-        info = {"n": n, "modality": res["modality"], "encoder": getattr(emb, "info_", {}).get(
-            "encoder", type(emb).__name__), "scorers": list(ens.active_),
+        info = {"n": n, "modality": res["modality"], "encoder": emb.info_.get(
+            "encoder", type(emb).__name__), "embedder": emb.describe(),
+            "trained_model": bool(emb.uses_trained_model_), "scorers": list(ens.active_),
             "dropped": ens.dropped_, "fusion": fusion, "n_members": n_members,
             "n_noise": n_noise, "seed": seed, "embedding_dim": int(X.shape[1]),
-            "transient_features": bool(getattr(emb, "transient", False))}
+            "transient_features": bool(emb.embeds_transients)}
         info |= counts(res["n_in"], n, res["skipped"])
         if report:
             from skyfm.discover.report import embedding_map, score_histogram, write_report

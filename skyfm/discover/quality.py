@@ -48,10 +48,8 @@ __all__ = [
     "triage",
 ]
 
-#: a band needs this many detections for the classical light-curve features
-MIN_POINTS_PER_BAND = 5
-#: fewer valid pixels than this and a spectrum is ``few_pixels``
-MIN_PIXELS = 10
+from skyfm.models.base import MIN_PIXELS, MIN_POINTS_PER_BAND  # noqa: E402  (the rules' numbers)
+
 #: the epistemic/aleatoric floor of a thin object: the standard deviation of a score drawn
 #: uniformly on [0, 1] (1/sqrt(12)), i.e. "its rank could be anywhere"
 THIN_UNCERTAINTY = float(1 / np.sqrt(12))
@@ -87,49 +85,11 @@ class Triage:
         return np.array([q for q, k in zip(self.quality, self.keep) if k], dtype=object)
 
 
-def _lightcurve(lc) -> tuple[str, str]:
-    valid = ~np.asarray(lc.upper_limit, bool) & np.isfinite(lc.value)
-    n = int(valid.sum())
-    if n == 0:
-        n_lim = int(np.asarray(lc.upper_limit, bool).sum())
-        extra = f" ({n_lim} upper limit(s) only)" if n_lim else ""
-        return "", f"0 valid points{extra}"
-    per_band = [int((valid & (lc.band == b)).sum()) for b in np.unique(lc.band[valid])]
-    if max(per_band) < MIN_POINTS_PER_BAND:
-        return "few_points", ""
-    return "ok", ""
-
-
-def _spectrum(spec) -> tuple[str, str]:
-    good = ~np.asarray(spec.mask, bool) & np.isfinite(spec.flux)
-    n = int(good.sum())
-    if n == 0:
-        return "", f"all pixels masked ({len(spec.flux)} pixel(s))"
-    return ("few_pixels" if n < MIN_PIXELS else "ok"), ""
-
-
-def _image(img) -> tuple[str, str]:
-    d = np.asarray(img.data, float)
-    if d.size == 0 or not np.isfinite(d).any():
-        return "", "no finite pixels"
-    return "ok", ""
-
-
-def _row(row) -> tuple[str, str]:
-    v = np.array([x if isinstance(x, (int, float, np.number)) else np.nan
-                  for x in row.values.values()], float)
-    fin = np.isfinite(v)
-    if v.size == 0 or not fin.any():
-        return "", "no finite values"
-    return ("missing_values" if not fin.all() else "ok"), ""
-
-
 def triage(observations: Sequence, modality: str) -> Triage:
     """Keep/skip each object and give the kept ones a quality flag (module docstring rules)."""
-    fn = {"lightcurve": _lightcurve, "spectrum": _spectrum, "image": _image,
-          "table": _row}.get(modality)
-    if fn is None:
-        raise ValueError(f"unknown modality {modality!r}")
+    from skyfm.models.registry import embedder_class
+
+    fn = embedder_class(modality).assess  # ValueError naming the known ones when unregistered
     quality, reason = zip(*(fn(o) for o in observations)) if observations else ((), ())
     keep = np.array([r == "" for r in reason], bool)
     return Triage(keep, list(quality), list(reason))

@@ -109,7 +109,6 @@ class DiscoveryRun:
         (with ``n_noise`` > 0) the RMS change of the score when each observation is re-drawn
         within its errors (NaN without errors or with ``n_noise=0``)."""
         from skyfm.discover.embed import as_list, detect_modality, ensure_ids
-        from skyfm.discover.pipeline import recon_input
         from skyfm.discover.quality import (
             check_accounting,
             no_shape_fit,
@@ -142,9 +141,9 @@ class DiscoveryRun:
             raise DataFormatError(f"the saved embedder gives {X.shape[1]} dimensions, the saved "
                                   f"scorers expect {ens.X_.shape[1]}", file=self.out_dir,
                                   expected="embedder and scorers of the same run")
-        if getattr(emb, "transient", False):
+        if emb.embeds_transients:
             quality = no_shape_fit(quality, emb.features(obs), emb.feature_names_)
-        recon = recon_input(emb, obs, emb.reconstruction_error(obs)) \
+        recon = emb.reconstruction_input(obs, emb.reconstruction_error(obs)) \
             if "recon" in ens.active_ else None
         where = {str(i): j for j, i in enumerate(self.object_ids)}
         exclude = np.array([where.get(i, -1) for i in ids])  # a run object is not its own
@@ -181,17 +180,15 @@ class DiscoveryRun:
     def _aleatoric(self, obs: list, score: np.ndarray, exclude: np.ndarray, n_noise: int,
                    seed: int) -> np.ndarray:
         """RMS change of the score (on the run's scale) over ``n_noise`` noise re-draws."""
-        from skyfm.discover.pipeline import recon_input
-        from skyfm.discover.uncertainty import noise_draws
-
         emb, ens = self.embedder, self.ensemble
-        if n_noise <= 0 or not hasattr(emb, "perturb") or (
-                hasattr(emb, "has_errors") and not emb.has_errors(obs)):
+        if n_noise <= 0 or not emb.has_errors(obs):
             return np.full(len(obs), np.nan)
+        rng = np.random.default_rng(seed)
         sq = np.zeros(len(obs))
-        for draw in noise_draws(obs, emb, n_noise, seed):
+        for _ in range(n_noise):
+            draw = [emb.perturb(o, rng) for o in obs]
             Xd = emb.transform(draw)
-            rec = recon_input(emb, draw, emb.reconstruction_error(draw)) \
+            rec = emb.reconstruction_input(draw, emb.reconstruction_error(draw)) \
                 if "recon" in ens.active_ else None
             sq += (ens.score(Xd, rec, exclude=exclude)[1] - score) ** 2
         return np.sqrt(sq / n_noise)

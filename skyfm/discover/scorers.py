@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
     "IsolationForestScorer",
@@ -42,7 +44,7 @@ def is_missing(value) -> bool:
     return str(value) in ("", "nan", "None")
 
 
-class KNNScorer:
+class KNNScorer(BaseEstimator):
     """Mean Euclidean distance to the ``k`` nearest fitted points (higher = more unusual)."""
 
     def __init__(self, k: int = 10):
@@ -60,6 +62,7 @@ class KNNScorer:
     def score_samples(self, X: np.ndarray, exclude: np.ndarray | None = None) -> np.ndarray:
         """Scores of new points; ``exclude[i]`` is a fitted index that row i may not use
         (its own clean version, when X holds re-drawn copies of fitted objects)."""
+        check_is_fitted(self, "nn_")
         X = np.asarray(X, np.float32)
         if exclude is None:
             d, _ = self.nn_.kneighbors(X, n_neighbors=self.k_)
@@ -75,7 +78,7 @@ class KNNScorer:
         return self.score_samples(X, exclude=np.arange(len(X)))
 
 
-class IsolationForestScorer:
+class IsolationForestScorer(BaseEstimator):
     """Isolation forest; ``backend='sklearn'`` (default) or ``'coniferest'``."""
 
     def __init__(self, n_estimators: int = 200, max_samples: int | str = "auto",
@@ -105,13 +108,14 @@ class IsolationForestScorer:
         return self
 
     def score_samples(self, X: np.ndarray, exclude=None) -> np.ndarray:
+        check_is_fitted(self, "forest_")
         return -np.asarray(self.forest_.score_samples(np.asarray(X, np.float32)), float)
 
     def fit_score_samples(self, X: np.ndarray, y=None) -> np.ndarray:
         return self.fit(X).score_samples(X)
 
 
-class ReconstructionScorer:
+class ReconstructionScorer(BaseEstimator):
     """The X model's reconstruction error as a score (values are passed in, not embeddings).
 
     ``errors`` is (N,) or (N, 1 + c): the error, then ``c`` noise covariates (e.g. log S/N,
@@ -147,6 +151,7 @@ class ReconstructionScorer:
         return le, (E[:, 1:] if E.ndim == 2 else None)
 
     def score_samples(self, errors: np.ndarray, exclude=None) -> np.ndarray:
+        check_is_fitted(self, "errors_")
         E = np.asarray(errors, float)
         le, C = self._split(E)
         if self.model_ is None or C is None:
@@ -159,7 +164,7 @@ class ReconstructionScorer:
         return self.fit(errors).score_samples(errors)
 
 
-class OpenSetScorer:
+class OpenSetScorer(BaseEstimator):
     """Open-set score of a classifier trained on the labelled objects (higher = less recognised).
 
     ``method``:
@@ -237,6 +242,7 @@ class OpenSetScorer:
 
     def decision(self, X: np.ndarray) -> np.ndarray:
         """Per-class scores (N, C): log-likelihoods (x2), negative squared distances or logits."""
+        check_is_fitted(self, "classes_")
         X = np.asarray(X, float)
         if self.method == "gaussian":
             out = np.empty((len(X), len(self.classes_)))
@@ -254,7 +260,8 @@ class OpenSetScorer:
             np.column_stack([np.zeros(len(X)), self.clf_.decision_function(X)])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[self.decision(X).argmax(axis=1)]
+        D = self.decision(X)  # NotFittedError before fit
+        return self.classes_[D.argmax(axis=1)]
 
     def score_samples(self, X: np.ndarray, exclude=None) -> np.ndarray:
         """``exclude[i]``: the fitted index of object i (or -1); a labelled fitted object is then

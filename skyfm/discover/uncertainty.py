@@ -23,7 +23,7 @@ import numpy as np
 
 from skyfm.discover.ensemble import ScoreEnsemble
 
-__all__ = ["aleatoric", "epistemic", "noise_draws"]
+__all__ = ["aleatoric", "epistemic"]
 
 
 def epistemic(ensemble: ScoreEnsemble) -> np.ndarray:
@@ -42,14 +42,6 @@ def _within_draw_score(ensemble: ScoreEnsemble, Xd: np.ndarray, rec, n: int) -> 
     return ensemble._fuse(comp)
 
 
-def noise_draws(observations: list, embedder, n_draws: int, seed: int = 0,
-                scale: float = 1.0):
-    """Yield ``n_draws`` re-drawn copies of the observation list (each within its errors)."""
-    rng = np.random.default_rng(seed)
-    for _ in range(n_draws):
-        yield [embedder.perturb(o, rng, scale) for o in observations]
-
-
 def aleatoric(observations: list, embedder, ensemble: ScoreEnsemble, n_draws: int = 3,
               seed: int = 0, reference_score: np.ndarray | None = None,
               recon_in_draws: bool | None = None,
@@ -63,41 +55,20 @@ def aleatoric(observations: list, embedder, ensemble: ScoreEnsemble, n_draws: in
     embedding-based scores move).
     """
     n = len(observations)
-    if n_draws <= 0:
-        return np.full(n, np.nan)
-    if hasattr(embedder, "has_errors") and not embedder.has_errors(observations):
+    if n_draws <= 0 or not embedder.has_errors(observations):
         return np.full(n, np.nan)
     base = ensemble.reference_fused_ if reference_score is None else reference_score
     if recon_in_draws is None:
-        recon_in_draws = not getattr(embedder, "costly_reconstruction", False)
-    rec_clean = None
-    if "recon" in ensemble.active_ and not recon_in_draws:
-        rec_clean = ensemble.fitted_["recon"].errors_
+        recon_in_draws = not embedder.costly_reconstruction or (
+            not embedder.uses_trained_model_)
+    use_recon = "recon" in ensemble.active_
+    rec_clean = ensemble.fitted_["recon"].errors_ if use_recon and not recon_in_draws else None
+    rng = np.random.default_rng(seed)
     sq = np.zeros(n)
-    if hasattr(embedder, "draw_transform"):  # the embedder re-draws its own inputs (images)
-        rng = np.random.default_rng(seed)
-        for _ in range(n_draws):
-            Xd = embedder.draw_transform(rng)
-            rec = None
-            if "recon" in ensemble.active_:
-                rec = embedder.draw_reconstruction_error() if recon_in_draws else rec_clean
-            fused = _within_draw_score(ensemble, Xd, rec, n)
-            sq += (fused - base) ** 2
-            if progress:
-                progress(1)
-        return np.sqrt(sq / n_draws)
-    for draw in noise_draws(observations, embedder, n_draws, seed):
-        Xd = embedder.transform_draw(draw) if hasattr(embedder, "transform_draw") else \
-            embedder.transform(draw)
-        rec = None
-        if "recon" in ensemble.active_:
-            if recon_in_draws:
-                from skyfm.discover.pipeline import recon_input
-
-                rec = recon_input(embedder, draw, embedder.reconstruction_error(draw))
-            else:
-                rec = rec_clean
-        fused = _within_draw_score(ensemble, Xd, rec, n)
+    for _ in range(n_draws):
+        Xd, rec = embedder.noise_draw(observations, rng, reconstruction=use_recon and
+                                      recon_in_draws)
+        fused = _within_draw_score(ensemble, Xd, rec if recon_in_draws else rec_clean, n)
         sq += (fused - base) ** 2
         if progress:
             progress(1)

@@ -34,6 +34,7 @@ transients (used by ``discover(kind='auto')``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import pairwise
 
@@ -45,6 +46,7 @@ __all__ = [
     "looks_transient",
     "season",
     "transient_feature_names",
+    "transient_feature_specs",
     "transient_features",
 ]
 
@@ -56,16 +58,12 @@ _MIN_VILLAR = 8
 #: a band's fitted peak brighter than this factor times its brightest point (+1 sigma) is
 #: an extrapolation: that band's peak magnitude is NaN
 _PEAK_SLACK_FLUX = 2.0
-_VILLAR = None
-
-
+@functools.cache
 def _villar():
-    global _VILLAR
-    if _VILLAR is None:
-        import light_curve as lcf
+    """The Villar fit (built once)."""
+    import light_curve as lcf
 
-        _VILLAR = lcf.VillarFit("mcmc-lmsder")
-    return _VILLAR
+    return lcf.VillarFit("mcmc-lmsder")
 
 
 def _fluxes(lc) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -193,10 +191,30 @@ def transient_feature_names(bands: Sequence[str]) -> list[str]:
     return names + [f"peak_colour_{a}-{b}" for a, b in pairwise(bands)]
 
 
+_TRANSIENT_SPECS = {
+    "rise_time": ("d", "rise time from half maximum to peak"),
+    "decline_time": ("d", "decline time from peak to half maximum"),
+    "half_max_duration": ("d", "time above half maximum"),
+    "plateau": ("d", "plateau duration of the Villar fit"),
+    "fit_quality": ("", "log10(1 + reduced chi2) of the joint shape fit"),
+}
+
+
+def transient_feature_specs(bands: Sequence[str]) -> list:
+    """:class:`~skyfm.models.base.FeatureSpec` of each :func:`transient_features` column."""
+    from skyfm.models.base import FeatureSpec
+
+    out = [FeatureSpec(n, *_TRANSIENT_SPECS[n]) for n in TRANSIENT_GLOBAL_FEATURES]
+    names = transient_feature_names(bands)[len(TRANSIENT_GLOBAL_FEATURES):]
+    return out + [FeatureSpec(n, "mag", ("peak magnitude, band " + n[len("peak_mag_"):])
+                              if n.startswith("peak_mag_") else
+                              "colour at peak " + n[len("peak_colour_"):]) for n in names]
+
+
 def transient_features(lcs: Sequence, bands: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """(N, F) transient shape features of ``lcs`` in ``bands`` (module docstring) and names.
     Bands are put in order of effective wavelength (so the colours are blue minus red)."""
-    from skyfm.models.lightcurve_tokens import band_wavelength
+    from skyfm.data.bands import band_wavelength
 
     bands = sorted(bands, key=band_wavelength)
     nb, ng = len(bands), len(TRANSIENT_GLOBAL_FEATURES)

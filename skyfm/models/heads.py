@@ -22,8 +22,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["FineTuneClassifier", "HybridClassifier", "LinearProbe"]
+__all__ = ["FineTuneClassifier", "HybridClassifier", "LinearProbe", "choose_hybrid_weight"]
+
+#: the weights :func:`choose_hybrid_weight` tries (0: the boosted trees alone, 1: the probe alone)
+WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def _encoder(encoder):
@@ -42,7 +46,7 @@ def _set_priors(head, y: np.ndarray, balanced: bool, proba_unlabelled) -> None:
     head.train_prior_, head.prior_ = class_priors(head.classes_, y, balanced, proba_unlabelled)
 
 
-class LinearProbe:
+class LinearProbe(BaseEstimator, ClassifierMixin):
     """Logistic regression on frozen embeddings.
 
     ``fit`` / ``predict`` / ``predict_proba`` take light curves (or precomputed embeddings
@@ -57,7 +61,8 @@ class LinearProbe:
         self.max_iter = max_iter
 
     def _embed(self, light_curves, progress=None) -> np.ndarray:
-        self.encoder_ = getattr(self, "encoder_", None) or _encoder(self.encoder)
+        if "encoder_" not in vars(self):
+            self.encoder_ = _encoder(self.encoder)
         return self.encoder_.embed(light_curves, batch_size=self.batch_size, progress=progress)
 
     def fit_embeddings(self, Z: np.ndarray, labels, unlabelled: np.ndarray | None = None
@@ -85,16 +90,19 @@ class LinearProbe:
     def predict_proba_embeddings(self, Z: np.ndarray) -> np.ndarray:
         from skyfm.models.prior import shift_prior
 
+        check_is_fitted(self, "model_")
         return shift_prior(self.model_.predict_proba(Z), self.train_prior_, self.prior_)
 
     def predict_proba(self, light_curves: Sequence, progress=None) -> np.ndarray:
+        check_is_fitted(self, "model_")
         return self.predict_proba_embeddings(self._embed(light_curves, progress))
 
     def predict(self, light_curves: Sequence, progress=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(light_curves, progress).argmax(1)]
+        proba = self.predict_proba(light_curves, progress)  # NotFittedError before fit
+        return self.classes_[proba.argmax(1)]
 
 
-class FineTuneClassifier:
+class FineTuneClassifier(BaseEstimator, ClassifierMixin):
     """Encoder + linear head, trained end to end (AdamW, class-weighted cross-entropy); a deep
     ensemble of ``n_members`` such fits (Lakshminarayanan et al. 2017).
 
@@ -184,8 +192,7 @@ class FineTuneClassifier:
         under, see ``train_prior_``)."""
         import torch
 
-        if not hasattr(self, "members_"):
-            raise RuntimeError("FineTuneClassifier: call fit() before predicting")
+        check_is_fitted(self, "members_")
         prepared = self.members_[0][0].prepare(light_curves)  # the members share the tokeniser
         out = []
         for encoder, head in self.members_:
@@ -207,7 +214,8 @@ class FineTuneClassifier:
         return self._to_survey_mix(self._head_proba(light_curves, progress))
 
     def predict(self, light_curves: Sequence, progress=None) -> np.ndarray:
-        return self.classes_[self.predict_proba(light_curves, progress).argmax(1)]
+        proba = self.predict_proba(light_curves, progress)  # NotFittedError before fit
+        return self.classes_[proba.argmax(1)]
 
     def predict_uncertainty(self, light_curves: Sequence, progress=None) -> dict:
         """Entropy of the ensemble's prediction (nats) split into its two parts:
@@ -251,7 +259,7 @@ class HybridClassifier(BaseEstimator, ClassifierMixin):
     ``skyfm evaluate`` path, which computes them once for all draws).
     """
 
-    def __init__(self, encoder=None, weight: float = 0.5, C: float = 0.1,
+    def __init__(self, encoder=None, weight: float | str = 0.5, C: float = 0.1,
                  bands: Sequence[str] | None = None, random_state: int = 0):
         self.encoder = encoder
         self.weight = weight
@@ -265,12 +273,18 @@ class HybridClassifier(BaseEstimator, ClassifierMixin):
         the ``_unlabelled`` ones (optional) let each expert estimate the survey's class mix."""
         from skyfm.features.lightcurves import GradientBoostedBaseline
 
-        if not 0.0 <= float(self.weight) <= 1.0:
-            raise ValueError(f"HybridClassifier: weight must be in [0, 1], got {self.weight}")
         y = np.asarray(labels)
         if not len(Z) == len(F) == len(y):
             raise ValueError(f"HybridClassifier.fit_parts: {len(Z)} embeddings, {len(F)} "
                              f"feature rows and {len(y)} labels")
+        if self.weight == "cv":
+            self.weight_, self.cv_macro_f1_ = choose_hybrid_weight(
+                Z, F, y, C=self.C, bands=self.bands, random_state=self.random_state)
+        elif isinstance(self.weight, str) or not 0.0 <= float(self.weight) <= 1.0:
+            raise ValueError(f"HybridClassifier: weight must be in [0, 1] or 'cv', got "
+                             f"{self.weight!r}")
+        else:
+            self.weight_ = float(self.weight)
         self.probe_ = LinearProbe(self.encoder, C=self.C).fit_embeddings(Z, y, Z_unlabelled)
         self.trees_ = GradientBoostedBaseline(bands=self.bands, random_state=self.random_state
                                               ).fit_features(F, y, F_unlabelled)
@@ -285,9 +299,12 @@ class HybridClassifier(BaseEstimator, ClassifierMixin):
         if list(probe.classes_) != list(trees.classes_):
             raise ValueError("HybridClassifier.from_experts: the experts know different "
                              f"classes ({list(probe.classes_)} vs {list(trees.classes_)})")
+        if not 0.0 <= float(weight) <= 1.0:
+            raise ValueError(f"HybridClassifier: weight must be in [0, 1], got {weight!r}")
         hyb = cls(probe.encoder, weight=weight, C=probe.C, bands=trees.bands,
                   random_state=trees.random_state)
         hyb.probe_, hyb.trees_, hyb.classes_ = probe, trees, probe.classes_
+        hyb.weight_ = float(weight)
         return hyb
 
     def fit(self, light_curves: Sequence, labels, unlabelled: Sequence | None = None
@@ -308,23 +325,65 @@ class HybridClassifier(BaseEstimator, ClassifierMixin):
                 lightcurve_features(light_curves, bands=self.bands_))
 
     def predict_proba_parts(self, Z: np.ndarray, F: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "probe_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("HybridClassifier: call fit() before predicting")
-        w = float(self.weight)
-        logp = (w * np.log(np.clip(self.probe_.predict_proba_embeddings(Z), 1e-9, 1.0))
-                + (1 - w) * np.log(np.clip(self.trees_.predict_proba_features(F), 1e-9, 1.0)))
-        p = np.exp(logp - logp.max(1, keepdims=True))
-        return p / p.sum(1, keepdims=True)
+        check_is_fitted(self, "probe_")
+        return combine_experts(self.probe_.predict_proba_embeddings(Z),
+                               self.trees_.predict_proba_features(F), self.weight_)
 
     def predict_proba(self, light_curves: Sequence) -> np.ndarray:
-        if not hasattr(self, "encoder_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("HybridClassifier: call fit() before predicting")
+        check_is_fitted(self, "encoder_")
         return self.predict_proba_parts(*self._parts(light_curves))
 
     def predict(self, light_curves: Sequence) -> np.ndarray:
         proba = self.predict_proba(light_curves)
         return self.classes_[proba.argmax(1)]
+
+
+def combine_experts(p_probe: np.ndarray, p_trees: np.ndarray, weight: float) -> np.ndarray:
+    """``p ∝ p_probe ** weight * p_trees ** (1 - weight)``, renormalised per row."""
+    logp = (weight * np.log(np.clip(p_probe, 1e-9, 1.0))
+            + (1 - weight) * np.log(np.clip(p_trees, 1e-9, 1.0)))
+    p = np.exp(logp - logp.max(1, keepdims=True))
+    return p / p.sum(1, keepdims=True)
+
+
+def choose_hybrid_weight(Z: np.ndarray, F: np.ndarray, labels, *, C: float = 0.1,
+                         bands: Sequence[str] | None = None, random_state: int = 0,
+                         grid: Sequence[float] = WEIGHT_GRID, folds: int = 3
+                         ) -> tuple[float, dict[float, float]]:
+    """The weight of :class:`HybridClassifier` with the highest cross-validated macro-F1 on the
+    labelled objects themselves (stratified ``folds``-fold; the experts refitted on each
+    training part; ties go to the lower log-loss), and the macro-F1 of every weight tried.
+    Weight 0 is the boosted trees alone and 1 the probe alone, so the choice can fall back on
+    either expert when the other only adds noise for this survey. (Log-loss alone would not
+    do: mixing the trees' overconfident probabilities with anything flatter lowers it, even
+    with an embedding that knows nothing.) With fewer than 2 objects in some class the folds
+    cannot be stratified and 0.5 is returned."""
+    from sklearn.metrics import f1_score, log_loss
+    from sklearn.model_selection import StratifiedKFold
+
+    from skyfm.features.lightcurves import GradientBoostedBaseline
+
+    y = np.asarray(labels)
+    classes, counts = np.unique(y, return_counts=True)
+    k = int(min(folds, counts.min()))
+    if k < 2 or len(classes) < 2:
+        return 0.5, {}
+    Pp = np.zeros((len(y), len(classes)))
+    Pt = np.zeros((len(y), len(classes)))
+    cv = StratifiedKFold(k, shuffle=True, random_state=random_state)
+    for tr, te in cv.split(Z, y):
+        probe = LinearProbe(C=C).fit_embeddings(Z[tr], y[tr])
+        trees = GradientBoostedBaseline(bands=bands, random_state=random_state
+                                        ).fit_features(F[tr], y[tr])
+        cols = np.searchsorted(classes, probe.classes_)
+        Pp[np.ix_(te, cols)] = probe.predict_proba_embeddings(Z[te])
+        cols = np.searchsorted(classes, trees.classes_)
+        Pt[np.ix_(te, cols)] = trees.predict_proba_features(F[te])
+    f1, loss = {}, {}
+    for w in grid:
+        P = combine_experts(Pp, Pt, w)
+        f1[float(w)] = float(f1_score(y, classes[P.argmax(1)], average="macro"))
+        loss[float(w)] = float(log_loss(y, P, labels=classes))
+    best = max(f1, key=lambda w: (round(f1[w], 6), -loss[w]))
+    return best, f1
+

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from skyfm.models import lightcurve_tokens as tok
+from skyfm.models.base import Encoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -195,13 +196,20 @@ class LightCurveModel(nn.Module):
         return self.recon(h[:, 2 + self.config.max_bands:]).squeeze(-1)
 
 
-_FORKED_CURVES: Sequence | None = None  # set before forking workers: they read, not unpickle
+_WORKER_CURVES: Sequence | None = None  # in a forked worker only: its inherited curves
+
+
+def _init_worker(curves: Sequence) -> None:
+    """Pool initializer: a forked worker keeps the parent's curves (inherited, not pickled);
+    the parent process never sets this."""
+    global _WORKER_CURVES
+    _WORKER_CURVES = curves
 
 
 def _prepare_chunk(job) -> list:
     lcs, min_period, resolution, candidates, harmonics = job
     if isinstance(lcs, slice):
-        lcs = _FORKED_CURVES[lcs]
+        lcs = _WORKER_CURVES[lcs]
     return tok.prepare_many(lcs, min_period, resolution, period_candidates=candidates,
                             period_harmonics=harmonics)
 
@@ -226,8 +234,12 @@ def _hidden_mask(mask: np.ndarray, fraction: float, rng: np.random.Generator) ->
     return hide
 
 
-class LightCurveEncoder:
-    """Light curves in, embeddings out; ``from_pretrained`` / ``save_pretrained`` like transformers."""
+class LightCurveEncoder(Encoder):
+    """Light curves in, embeddings out; ``from_pretrained`` / ``save_pretrained`` like
+    transformers (the :class:`~skyfm.models.base.Encoder` of the ``lightcurve`` modality)."""
+
+    modality = "lightcurve"
+    config_class = LightCurveConfig
 
     def __init__(self, config: LightCurveConfig | None = None, model: LightCurveModel | None = None,
                  device: str = "cpu"):
@@ -290,20 +302,17 @@ class LightCurveEncoder:
         if n_jobs > 1 and len(starts) > 1:
             import multiprocessing as mp
 
-            global _FORKED_CURVES
             methods = mp.get_all_start_methods()
             fork = "fork" in methods
             ctx = mp.get_context("fork" if fork else methods[0])
             if fork:  # children inherit the curves; each job is just a slice
-                _FORKED_CURVES = light_curves
                 jobs = [(slice(i, i + chunk), *args) for i in starts]
+                pool = ctx.Pool(n_jobs, initializer=_init_worker, initargs=(light_curves,))
             else:
                 jobs = [(list(light_curves[i:i + chunk]), *args) for i in starts]
-            try:
-                with ctx.Pool(n_jobs) as pool:
-                    yield from zip(starts, pool.imap(_prepare_chunk, jobs))
-            finally:
-                _FORKED_CURVES = None
+                pool = ctx.Pool(n_jobs)
+            with pool:
+                yield from zip(starts, pool.imap(_prepare_chunk, jobs))
         else:
             for i in starts:
                 yield i, _prepare_chunk((list(light_curves[i:i + chunk]), *args))

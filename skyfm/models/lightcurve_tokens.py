@@ -26,74 +26,26 @@ at random for training views.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from skyfm.data.bands import BANDS, PLACEHOLDERS
+from skyfm.data.bands import (  # noqa: F401  (re-exported: the tokenizer's band table)
+    BAND_WAVELENGTH_NM,
+    DEFAULT_WAVELENGTH_NM,
+    band_wavelength,
+)
+from skyfm.timeseries.magnitudes import to_magnitudes  # noqa: F401  (re-exported)
 from skyfm.timeseries.period import estimate_period, estimate_periods
 
-# Effective wavelengths (nm) by band name, from the one band table (:mod:`skyfm.data.bands`);
-# survey prefixes are stripped first. ``K`` is 2MASS Ks; placeholders ("x": one unnamed band)
-# sit at DEFAULT_WAVELENGTH_NM.
-DEFAULT_WAVELENGTH_NM = 600.0
-BAND_WAVELENGTH_NM: dict[str, float] = {
-    **{name: float(b.wavelength.to_value("nm")) for name, b in BANDS.items()},
-    "K": float(BANDS["Ks"].wavelength.to_value("nm")),
-    **{name: DEFAULT_WAVELENGTH_NM for name in PLACEHOLDERS},
-}
-_LSST_ORDER = "ugrizy"  # PLAsTiCC-style integer passbands 0..5
-_PREFIX = re.compile(r"^(ztf|lsst|sdss|ps1|panstarrs|decam|des|eros|macho|ogle|gaia|atlas|"
-                     r"tess|kepler|wise|2mass|galex|snls|csp|swift|hsc)[_\-\s:]?", re.IGNORECASE)
 N_CTX = 6      # context features
 N_BANDF = 4    # band-summary features (besides the wavelength)
-
-
-def band_wavelength(name: str) -> float:
-    """Effective wavelength in nm for a band name such as ``'g'``, ``'ztfr'``, ``'B'``, ``'2'``.
-
-    Unknown names fall back to 600 nm (a broad optical band)."""
-    s = str(name).strip()
-    if s in BAND_WAVELENGTH_NM:
-        return BAND_WAVELENGTH_NM[s]
-    if s.isdigit() and int(s) < len(_LSST_ORDER):
-        return BAND_WAVELENGTH_NM[_LSST_ORDER[int(s)]]
-    t = _PREFIX.sub("", s)
-    t = re.sub(r"(-?band|_?filter|_e|mag)$", "", t, flags=re.IGNORECASE).strip("_- ")
-    for cand in (t, t.upper(), t.lower(), t.capitalize()):
-        if cand in BAND_WAVELENGTH_NM:
-            return BAND_WAVELENGTH_NM[cand]
-    m = re.search(r"(\d{3,5})\s*(nm|a|å)?$", t, flags=re.IGNORECASE)  # e.g. 'F606W'-like or '500nm'
-    if m:
-        val = float(m.group(1))
-        return val / 10.0 if (m.group(2) or "").lower() in ("a", "å") or val > 3000 else val
-    return DEFAULT_WAVELENGTH_NM
 
 
 def _log_lam(nm: float) -> float:
     # roughly in [-1, 1] for 150 nm .. 5 um
     return (math.log10(nm) - 2.8) / 0.75
-
-
-def to_magnitudes(lc) -> tuple[np.ndarray, np.ndarray]:
-    """Values and errors as (asinh) magnitudes. Fluxes use the asinh magnitude with a per-band
-    softening of the band's median error (finite for zero and negative fluxes)."""
-    v = np.asarray(lc.value, float)
-    e = np.asarray(lc.error, float)
-    if lc.kind == "mag":
-        return v, e
-    mag = np.empty_like(v)
-    err = np.empty_like(e)
-    for b in np.unique(lc.band.astype(str)):
-        m = lc.band == b
-        eb = e[m]
-        soft = np.nanmedian(eb) if np.isfinite(eb).any() else np.nanmedian(np.abs(v[m]))
-        soft = soft if np.isfinite(soft) and soft > 0 else 1.0
-        mag[m] = -1.0857362 * np.arcsinh(v[m] / (2 * soft))
-        err[m] = 1.0857362 * eb / np.sqrt(v[m] ** 2 + 4 * soft**2)
-    return mag, err
 
 
 @dataclass

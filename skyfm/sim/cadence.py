@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from skyfm.data.bands import BANDS
 from skyfm.timeseries.period import SIDEREAL_DAY_FREQ  # sidereal days per solar day
 
 __all__ = [
@@ -40,22 +41,11 @@ __all__ = [
     "sidereal_spread_hours",
 ]
 
-# Effective wavelengths (Angstrom) of common filters; survey-specific ones override these.
+# Effective wavelengths (Angstrom) of common filters, from the one band table
+# (:mod:`skyfm.data.bands`); survey-specific ones (``Survey.wavelength``) override these.
 BAND_WAVELENGTH: dict[str, float] = {
-    "u": 3671.0,
-    "g": 4827.0,
-    "r": 6223.0,
-    "i": 7546.0,
-    "z": 8691.0,
-    "y": 9712.0,
-    "U": 3600.0,
-    "B": 4380.0,
-    "V": 5450.0,
-    "R": 6410.0,
-    "I": 7980.0,
-    "J": 12350.0,
-    "H": 16620.0,
-    "K": 21590.0,
+    **{name: float(b.wavelength.to_value("Angstrom")) for name, b in BANDS.items()},
+    "K": float(BANDS["Ks"].wavelength.to_value("Angstrom")),
 }
 
 MAG_PER_FLUX = 2.5 / np.log(10.0)  # 1.0857: sigma_m = MAG_PER_FLUX * sigma_F / F

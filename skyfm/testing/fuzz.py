@@ -20,7 +20,8 @@ Outcomes
 
 Runs are deterministic: input ``i`` of run ``seed`` is mutator/seed file pair
 ``i % n_pairs`` with ``random.Random(f"{seed}:{i}")``. Readers run with ``read()``'s last-resort
-``SAFETY_NET`` switched off so that what a reader misses shows up as an escape.
+safety net switched off (``skyfm.data.io.without_safety_net``) so that what a reader misses
+shows up as an escape.
 """
 
 from __future__ import annotations
@@ -250,9 +251,9 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
         for mod in ("skyfm.discover.pipeline", "skyfm.models.lightcurve"):
             importlib.import_module(mod)
     t0 = time.perf_counter()
-    old_net = io_mod.SAFETY_NET
-    io_mod.SAFETY_NET = False
     work = Path(tempfile.mkdtemp(prefix="skyfm-fuzz-"))
+    net_off = io_mod.without_safety_net()
+    net_off.__enter__()
     try:
         i = -1
         while len(report.results) < n and i < 10 * n:
@@ -285,7 +286,7 @@ def fuzz(n: int, run_seed: int = 0, *, data_dir: str | Path, seeds: list[Seed] |
             if progress is not None:
                 progress(1)
     finally:
-        io_mod.SAFETY_NET = old_net
+        net_off.__exit__(None, None, None)
         shutil.rmtree(work, ignore_errors=True)
     report.wall_s = time.perf_counter() - t0
     return report

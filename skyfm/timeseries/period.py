@@ -13,6 +13,7 @@ because no library chooses among sidereal-day aliases by a multi-band Fourier fi
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -20,8 +21,13 @@ import numpy as np
 
 __all__ = ["FOURIER_CANDIDATES", "SIDEREAL_DAY_FREQ", "estimate_period", "estimate_periods"]
 
-# light-curve Periodogram objects by grid settings: built once, reused for every curve
-_PERIODOGRAMS: dict = {}
+@functools.lru_cache(maxsize=64)
+def _periodogram(factor: float, resolution: float, peaks: int):
+    """The light-curve Periodogram of these grid settings: built once, reused for every curve."""
+    import light_curve as lcp
+
+    return lcp.Periodogram(peaks=peaks, fast=True, nyquist="average", max_freq_factor=factor,
+                           resolution=resolution)
 
 
 def _periodogram_task(t: np.ndarray, v: np.ndarray, min_period: float, resolution: float,
@@ -31,8 +37,6 @@ def _periodogram_task(t: np.ndarray, v: np.ndarray, min_period: float, resolutio
 
     The grid runs from 1 / (``resolution`` x span) up to 2 pi / ``min_period`` (angular), its top
     rounded up to a power of 1.25 of the average Nyquist frequency so few periodograms are built."""
-    import light_curve as lcp
-
     n = t.size
     span = float(t[-1] - t[0]) if n else 0.0
     if n < 8 or span <= 0:
@@ -43,10 +47,7 @@ def _periodogram_task(t: np.ndarray, v: np.ndarray, min_period: float, resolutio
     avg_nyquist = math.pi * tt.size / span
     factor = max(1.0, 1.25 ** math.ceil(math.log(2 * math.pi / min_period / avg_nyquist, 1.25)))
     key = (round(factor, 6), resolution, peaks)
-    pg = _PERIODOGRAMS.get(key)
-    if pg is None:
-        pg = _PERIODOGRAMS[key] = lcp.Periodogram(peaks=peaks, fast=True, nyquist="average",
-                                                   max_freq_factor=factor, resolution=resolution)
+    pg = _periodogram(*key)
     return key, pg, (tt.astype(np.float64), np.ascontiguousarray(v[idx], dtype=np.float64)), idx
 
 

@@ -79,7 +79,7 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
              n_draws: int = 3, encoder="skyfm-lc-base", seed: int = 0,
              progress: Progress = None, finetune: bool = False,
              finetune_epochs: int = 15, finetune_members: int = 4,
-             prior_shift: bool = False) -> dict:
+             prior_shift: bool = False, hybrid_cv: bool = False) -> dict:
     """Train both methods on labelled subsets of ``train`` and score on ``test``.
 
     Every method predicts under the class mix of its labelled subset (k per class: uniform;
@@ -96,6 +96,9 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     with their own seeds) on the same labelled subsets; with it,
     the ``all`` setting also runs ``n_draws`` times (same labels, other seeds), so the
     seed-to-seed spread of the fine-tuning and the boosted trees is in ``macro_f1_std``.
+    ``hybrid_cv`` adds rows ``skyfm-hybrid-cv``: the hybrid with its weight chosen by 3-fold
+    cross-validated macro-F1 on each labelled subset
+    (:func:`~skyfm.models.heads.choose_hybrid_weight`; three more fits of each expert).
     ``progress(description, total)`` returns an ``advance(k)`` callback (optional).
 
     Curves without a valid point are left out of both sets and listed in ``skipped``
@@ -106,16 +109,21 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
         choose_bands,
         lightcurve_features,
     )
-    from skyfm.models.heads import FineTuneClassifier, HybridClassifier, LinearProbe
-    from skyfm.models.lightcurve import LightCurveEncoder
+    from skyfm.models.base import Encoder
+    from skyfm.models.heads import (
+        FineTuneClassifier,
+        HybridClassifier,
+        LinearProbe,
+        choose_hybrid_weight,
+    )
+    from skyfm.models.registry import load_encoder
 
     def bar(desc, total):
         return progress(desc, total) if progress else None
 
     train, skipped_train, thin_train = _usable(train)
     test, skipped_test, thin_test = _usable(test)
-    enc = encoder if isinstance(encoder, LightCurveEncoder) else \
-        LightCurveEncoder.from_pretrained(encoder)
+    enc = encoder if isinstance(encoder, Encoder) else load_encoder("lightcurve", encoder)
     ytr = np.array([str(o.label) for o in train])
     yte = np.array([str(o.label) for o in test])
     classes = sorted(set(ytr) | set(yte))
@@ -130,7 +138,7 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
                               bands=bands)
     rows = []
     settings = [("all" if s in ("all", None) else int(s)) for s in labels_per_class]
-    n_methods = 4 if finetune else 3
+    n_methods = 3 + int(finetune) + int(hybrid_cv)
     # with all labels every draw has the same labelled set; the seeds of the stochastic
     # methods (boosted trees, fine-tuning) still differ, so their spread is measured too
     n_runs = {s: n_draws if (s != "all" or finetune) else 1 for s in settings}
@@ -138,6 +146,9 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
     for s in settings:
         draws = n_runs[s]
         res: dict[str, list] = {"skyfm-hybrid": [], "skyfm": [], "baseline": []}
+        if hybrid_cv:
+            res = {"skyfm-hybrid-cv": [], **res}
+        weights: list[float] = []
         if finetune:
             res["skyfm-finetune"] = []
         for d in range(draws):
@@ -153,6 +164,13 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
             hyb = HybridClassifier.from_experts(probe, gbt)  # the two rows' own fits
             pred = hyb.classes_[hyb.predict_proba_parts(Zte, Fte).argmax(1)]
             res["skyfm-hybrid"].append(_scores(yte, pred, classes))
+            if hybrid_cv:
+                w, _ = choose_hybrid_weight(Ztr[idx], Ftr[idx], ytr[idx], bands=bands,
+                                            random_state=seed + d)
+                weights.append(w)
+                hyb = HybridClassifier.from_experts(probe, gbt, weight=w)
+                pred = hyb.classes_[hyb.predict_proba_parts(Zte, Fte).argmax(1)]
+                res["skyfm-hybrid-cv"].append(_scores(yte, pred, classes))
             if finetune:
                 ft = FineTuneClassifier(enc, epochs=finetune_epochs, seed=seed + d,
                                         n_members=finetune_members)
@@ -169,7 +187,7 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
                 "per_class_recall": {c: float(np.mean([r["per_class_recall"][c] for r in runs]))
                                      for c in map(str, classes)},
                 "n_draws": draws,
-            })
+            } | ({"weights": weights} if method == "skyfm-hybrid-cv" else {}))
     n_in = {"train": len(train) + len(skipped_train), "test": len(test) + len(skipped_test)}
     return {"rows": rows, "n_train": len(train), "n_test": len(test), "classes": classes,
             "n_in": n_in, "skipped": {"train": skipped_train, "test": skipped_test},
@@ -178,6 +196,9 @@ def evaluate(train: Sequence, test: Sequence, labels_per_class: Sequence = (20, 
             "skyfm_head": "logistic regression (C=0.1) on frozen embeddings",
             "skyfm_hybrid_head": "geometric mean (weight 0.5) of the skyfm probe's and the "
                                  "baseline's probabilities",
+            "skyfm_hybrid_cv_head": ("the same with the weight (0, 0.25, .., 1) of highest "
+                                     "3-fold cross-validated macro-F1 on the labelled subset")
+            if hybrid_cv else None,
             "skyfm_finetune_head": (f"mean of {finetune_members} fits of encoder + linear head "
                                     f"trained end to end ({finetune_epochs} epochs, "
                                     "class-weighted)") if finetune else None,

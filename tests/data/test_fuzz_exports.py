@@ -25,10 +25,11 @@ CELLS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
 
 
 @pytest.fixture(autouse=True)
-def _no_safety_net(monkeypatch):
+def _no_safety_net():
     import skyfm.data.io as io_mod
 
-    monkeypatch.setattr(io_mod, "SAFETY_NET", False)
+    with io_mod.without_safety_net():
+        yield
 
 
 @FUZZ

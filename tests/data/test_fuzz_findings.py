@@ -14,10 +14,11 @@ from skyfm.errors import DataFormatError
 
 
 @pytest.fixture(autouse=True)
-def _no_safety_net(monkeypatch):
+def _no_safety_net():
     import skyfm.data.io as io_mod
 
-    monkeypatch.setattr(io_mod, "SAFETY_NET", False)
+    with io_mod.without_safety_net():
+        yield
 
 
 def _edit_csv(path, fn):

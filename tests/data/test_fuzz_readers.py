@@ -28,11 +28,12 @@ from skyfm.errors import DataFormatError, SkyfmError
 
 
 @pytest.fixture(autouse=True)
-def _no_safety_net(monkeypatch):
+def _no_safety_net():
     """Readers must raise skyfm errors themselves, not rely on read()'s last net."""
     import skyfm.data.io as io_mod
 
-    monkeypatch.setattr(io_mod, "SAFETY_NET", False)
+    with io_mod.without_safety_net():
+        yield
 
 
 FUZZ = settings(max_examples=int(os.environ.get("SKYFM_FUZZ_EXAMPLES", "30")), deadline=None,

@@ -15,11 +15,11 @@ from skyfm.discover import discover
 from skyfm.discover.embed import (
     EMBEDDER_ARRAYS,
     EMBEDDER_JSON,
-    LightCurveEmbedder,
     as_list,
     load_embedder,
 )
 from skyfm.errors import DataFormatError, DataNotFoundError
+from skyfm.models.lightcurve_embedder import LightCurveEmbedder
 
 _register()
 runner = CliRunner()

@@ -18,8 +18,12 @@ from skyfm.discover import discover
 from skyfm.discover import feedback as fbk
 from skyfm.discover.explain import safe_filename
 from skyfm.discover.index import SimilarityIndex, load_embeddings
-from skyfm.errors import DataFormatError, DataNotFoundError, IncompleteOutputError, \
-    OutputExistsError
+from skyfm.errors import (
+    DataFormatError,
+    DataNotFoundError,
+    IncompleteOutputError,
+    OutputExistsError,
+)
 
 FAST = {"top": 1, "n_noise": 0, "n_members": 2, "report": False, "scorers": ["knn"]}
 

@@ -60,7 +60,7 @@ def test_reconstruction_scorer_ignores_a_covariate_no_object_has():
 
 
 def test_sparse_curves_have_finite_noise_covariates():
-    from skyfm.discover.embed import LightCurveEmbedder
+    from skyfm.models.lightcurve_embedder import LightCurveEmbedder
 
     lcs = _two_point_curves(12)
     emb = LightCurveEmbedder(encoder=None).fit(lcs)
@@ -195,7 +195,7 @@ def test_index_query_skips_objects_it_cannot_embed():
 
 def test_single_point_curves_have_no_reconstruction_error():
     """The encoder reports 0 for a one-point curve (nothing to mask): undefined, not 'ideal'."""
-    from skyfm.discover.embed import LightCurveEmbedder
+    from skyfm.models.lightcurve_embedder import LightCurveEmbedder
 
     lcs = [LightCurve([1.0], [18.0], [0.05], "g", object_id="one"),
            LightCurve([1.0, 2.0, 3.0], [18.0, 18.2, 18.1], [0.05] * 3, "g", object_id="three")]

@@ -17,13 +17,16 @@ def test_evaluate_contract_json(tmp_path, sim_set):
     out = tmp_path / "r.json"
     res = CliRunner().invoke(app, ["evaluate", "--train", str(tmp_path / "train"), "--test",
                                    str(tmp_path / "test"), "--labels-per-class", "3,all",
-                                   "--json", str(out)])
+                                   "--hybrid-cv", "--json", str(out)])
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["n_train"] == 24 and data["n_test"] == 24
     rows = data["rows"]
     assert {(r["method"], r["labels_per_class"]) for r in rows} == {
-        (m, k) for m in ("skyfm-hybrid", "skyfm", "baseline") for k in (3, "all")}
+        (m, k) for m in ("skyfm-hybrid-cv", "skyfm-hybrid", "skyfm", "baseline")
+        for k in (3, "all")}
+    assert all(w in (0.0, 0.25, 0.5, 0.75, 1.0) for r in rows if r["method"] == "skyfm-hybrid-cv"
+               for w in r["weights"])
     classes = {str(lc.label) for lc in lcs}
     for r in rows:
         assert 0 <= r["macro_f1"] <= 1 and 0 <= r["accuracy"] <= 1 and r["macro_f1_std"] >= 0

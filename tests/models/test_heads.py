@@ -109,6 +109,20 @@ def test_hybrid_knows_what_either_expert_knows():
                                hyb.probe_.predict_proba_embeddings(Zt), atol=1e-6)
 
 
+def test_hybrid_weight_by_cross_validation_falls_back_on_the_expert_that_knows():
+    from skyfm.models.heads import HybridClassifier, choose_hybrid_weight
+
+    Z, F, y = _two_views(0)
+    rng = np.random.default_rng(5)
+    noise = rng.normal(size=Z.shape)  # an embedding that knows nothing
+    w, f1 = choose_hybrid_weight(noise, F, y)
+    assert w <= 0.25 and f1[w] > f1[1.0] + 0.2  # the trees carry it
+    w, f1 = choose_hybrid_weight(Z, F, y)
+    assert 0 < w < 1 and f1[w] > max(f1[0.0], f1[1.0]) + 0.1  # the mix knows most
+    hyb = HybridClassifier(weight="cv").fit_parts(Z, F, y)
+    assert hyb.weight_ == w and hyb.cv_macro_f1_ == f1
+
+
 def test_hybrid_contract_errors(encoder, sim_set):
     from sklearn.base import clone
     from sklearn.exceptions import NotFittedError

@@ -90,4 +90,8 @@ def test_inject_uses_the_curve_survey_band_wavelengths():
     lam = _lc_wavelengths(lc)
     assert set(np.round(lam)) == {5300.0, 7600.0}  # EROS B_E and R_E, not Johnson B and R
     lc.provenance = Provenance(survey=None)
-    assert set(np.round(_lc_wavelengths(lc))) == {4380.0, 6410.0}
+    # without a survey: the one band table's Johnson B and Cousins R (skyfm.data.bands)
+    from skyfm.data.bands import BANDS
+
+    expected = {round(BANDS[b].wavelength.to_value("Angstrom")) for b in ("B", "R")}
+    assert set(np.round(_lc_wavelengths(lc))) == expected

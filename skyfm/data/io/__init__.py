@@ -53,6 +53,8 @@ everything).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -207,7 +209,7 @@ def read(path, format: str | None = None, *, modality: str | None = None,
             raise DataFormatError(f"holds {kind} data (reader {fmt!r}), not {modality}", file=p,
                                   field="modality", expected=f"modality={kind!r} or none")
     reader_kw = _check_keywords(fmt, reader_kw)
-    if not SAFETY_NET:
+    if not _SAFETY_NET.get():
         out = READERS[fmt](p, **reader_kw)
     else:
         from skyfm.data.io._common import wrap_errors
@@ -255,8 +257,20 @@ def _check_keywords(fmt: str, kw: dict) -> dict:
 
 # Readers convert bad input into DataFormatError themselves (naming the field); this last net
 # turns anything they missed into a DataFormatError naming the file. The fuzz tests switch it
-# off so that such misses show up as failures.
-SAFETY_NET = True
+# off (in their own context only, :func:`without_safety_net`) so that such misses show up.
+_SAFETY_NET: contextvars.ContextVar[bool] = contextvars.ContextVar("skyfm_read_safety_net",
+                                                                  default=True)
+
+
+@contextlib.contextmanager
+def without_safety_net():
+    """Within the block (this thread/context only), ``read()`` lets a reader's unexpected
+    exception through instead of wrapping it in a DataFormatError naming the file."""
+    token = _SAFETY_NET.set(False)
+    try:
+        yield
+    finally:
+        _SAFETY_NET.reset(token)
 
 
 def _registered_name(p: Path) -> str | None:

@@ -194,12 +194,8 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
         return ObservationSet(out, report)
     p = check_file(p)
     spec = _known(p.name)
-    if names is not None:
-        spec["names"] = names
-    if id_column is not None:
-        spec["id_column"] = id_column
-    if label_column is not None:
-        spec["label_column"] = label_column
+    given = {"names": names, "id_column": id_column, "label_column": label_column}
+    spec |= {k: v for k, v in given.items() if v is not None}
     df, units = read_table_any(p, spec)
     if len(df) == 0:
         raise DataFormatError("no data rows (a header only)", file=p, field="rows",
