@@ -72,6 +72,7 @@ class Embedder:
         tokenizers = require("tokenizers", "papers")
         self.max_len = int(max_tokens or _max_len(mdir))
         self.tok = tokenizers.Tokenizer.from_file(str(mdir / "tokenizer.json"))
+        self.tok.no_padding()  # tokenizer.json may pad to a fixed length: we pad per batch
         self.tok.enable_truncation(self.max_len)
         self.batch_size = batch_size
 

@@ -325,6 +325,28 @@ def _split_long(text: str, s: int, e: int, max_chars: int) -> list[tuple[int, in
     return [(a, b) for a, b in final if text[a:b].strip()]
 
 
+def _merge_short(text: str, pieces: list[tuple[str, int, int]], max_chars: int,
+                 min_words: int = 12) -> list[tuple[str, int, int]]:
+    """Join a piece of fewer than ``min_words`` words (a heading, a one-line intro) to the
+    piece after it, so no passage is a bare heading."""
+    out: list[tuple[str, int, int]] = []
+    carry: tuple[str, int, int] | None = None
+    for sec, a, b in pieces:
+        if carry is not None:
+            sec, a = (carry[0] or sec), carry[1]
+            carry = None
+        if len(clean_text(text[a:b]).split()) < min_words and b - a < max_chars:
+            carry = (sec, a, b)
+            continue
+        out.append((sec, a, b))
+    if carry is not None:
+        if out and carry[2] - out[-1][1] <= 2 * max_chars:
+            out[-1] = (out[-1][0], out[-1][1], carry[2])
+        else:
+            out.append(carry)
+    return out
+
+
 def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
     """Cut a document into passages: by section, then by paragraph (merged up to ``max_chars``).
 
@@ -350,5 +372,6 @@ def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
     pieces = [(sec, a, b) for sec, s, e in spans for a, b in _split_long(text, s, e, max_chars)]
     # a piece that is only markup (a label, a directive, an underline) says nothing: not indexed
     pieces = [p for p in pieces if re.search(r"\w", clean_text(text[p[1]:p[2]]))]
+    pieces = _merge_short(text, pieces, max_chars)
     return [Chunk(doc.doc_id, i, text[a:b], a, b, section=sec, **meta)
             for i, (sec, a, b) in enumerate(pieces)]
