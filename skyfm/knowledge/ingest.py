@@ -27,7 +27,7 @@ __all__ = ["Problem", "SUFFIXES", "chunk_document", "read_sources"]
 SUFFIXES = {".jsonl": "arxiv", ".ndjson": "arxiv", ".rst": "rst", ".md": "markdown",
             ".markdown": "markdown", ".txt": "text", ".text": "text", ".pdf": "pdf",
             ".tex": "latex"}
-MAX_CHARS = 1200  # a chunk's target size; an abstract stays whole up to ABSTRACT_MAX
+MAX_CHARS = 700  # a chunk's target size; an abstract stays whole up to ABSTRACT_MAX
 ABSTRACT_MAX = 2500
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean_text", "latex_to_words", "sentences", "strip_markup", "words"]
+__all__ = ["clean_text", "latex_to_words", "sentences", "strip_markup", "text_sentences",
+           "words"]
 
 # LaTeX commands that stand for a word or a symbol people type in queries
 _SYMBOLS = {
@@ -140,3 +141,9 @@ def words(text: str) -> list[str]:
     """Content words of ``text``: lower case, LaTeX as words, stop words dropped, light plural
     stemming (for scoring answer sentences against a question)."""
     return [_stem(w) for w in _WORD.findall(latex_to_words(text).lower()) if w not in _STOP]
+
+
+def text_sentences(raw: str) -> list[str]:
+    """The sentences of a passage's raw text (markup and LaTeX removed); headings, list items
+    and paragraphs stay apart."""
+    return sentences(latex_to_words(strip_markup(raw)))
