@@ -201,7 +201,7 @@ def _check(reply: str, hits: list[Hit]) -> tuple[list[Statement], list[str]]:
     kept, removed = [], []
     for sent in sentences(reply):
         ids = [c.strip() for m in _CITE.findall(sent) for c in re.split(r"\s*;\s*", m)]
-        body = _CITE.sub("", sent).strip()
+        body = re.sub(r"\s+([.!?,;:])", r"\1", _CITE.sub("", sent)).strip()
         if not body or body.strip(".") == NOTHING.strip("."):
             continue
         bad = [c for c in ids if c not in by_id]
