@@ -228,6 +228,7 @@ class PaperIndex:
         new: list[Document] = []
         replace: list[str] = []
         seen: dict[str, str] = {}  # hash -> doc id, within this call
+        batch_ids: set[str] = set()
         for d in docs:
             h = d.hash
             row = self._db.execute("SELECT hash FROM documents WHERE doc_id=?",
@@ -242,8 +243,7 @@ class PaperIndex:
                 report.problems.append(Problem(d.source, f"not indexed: same content as "
                                                          f"{other} (already indexed)"))
                 continue
-            if d.doc_id in {n.doc_id for n in new[-1:]} or any(n.doc_id == d.doc_id
-                                                               for n in new):
+            if d.doc_id in batch_ids:
                 report.problems.append(Problem(d.source, f"not indexed: a second document "
                                                          f"with id {d.doc_id} in this batch"))
                 continue
@@ -253,6 +253,7 @@ class PaperIndex:
             else:
                 report.added.append(d.doc_id)
             seen[h] = d.doc_id
+            batch_ids.add(d.doc_id)
             new.append(d)
         return new, replace
 
@@ -277,9 +278,7 @@ class PaperIndex:
             old = [r[0] for d in replace for r in
                    db.execute("SELECT id FROM passages WHERE doc_id=?", (d,)).fetchall()]
             for rid in old:
-                writer.delete_documents_by_term("rowid", int(rid)) \
-                    if hasattr(writer, "delete_documents_by_term") \
-                    else writer.delete_documents("rowid", int(rid))
+                writer.delete_documents_by_term("rowid", int(rid))
             if old:
                 self._dense.remove_ids(np.asarray(old, dtype=np.int64))
                 db.executemany("DELETE FROM passages WHERE id=?", [(r,) for r in old])

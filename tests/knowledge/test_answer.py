@@ -160,3 +160,25 @@ def test_tools_are_typed_and_round_trip(index):
         get_passage(index, GetPassageIn(passage_id="arXiv:0000.00000#0"))
     with pytest.raises(ValueError):
         SearchPapersIn(query="x", date_from="April")
+
+
+def test_cli_ask_and_related(built_index):
+    from typer.testing import CliRunner
+
+    from skyfm.cli import _register, app
+
+    _register()
+    r = CliRunner().invoke(app, ["ask", "what is pyvo?", "--index", str(built_index),
+                                 "--offline"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("- ") and "[pyvo docs: " in r.stdout
+    r = CliRunner().invoke(app, ["ask", "what is pyvo?", "--index", str(built_index), "--json"])
+    assert json.loads(r.stdout)["statements"][0]["citations"][0].startswith("pyvo docs: ")
+    r = CliRunner().invoke(app, ["papers", "related", "x1", "--index", str(built_index),
+                                 "--class", "SNIa", "--prop", "redshift=0.1", "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert "type Ia supernova" in body["query"] and len(body["results"]) == 10
+    r = CliRunner().invoke(app, ["papers", "related", "x1", "--index", str(built_index),
+                                 "--prop", "period"])
+    assert r.exit_code != 0 and "NAME=NUMBER" in r.output
