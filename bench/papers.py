@@ -23,7 +23,6 @@ Threads: onnxruntime / torch use every core they see; compare runs on the same m
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource

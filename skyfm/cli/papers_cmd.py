@@ -112,8 +112,8 @@ def papers_search(
     from pydantic import ValidationError
 
     from skyfm.errors import SkyfmError
-    from skyfm.knowledge.tools import open_index
     from skyfm.knowledge.search import search
+    from skyfm.knowledge.tools import open_index
 
     if (query is None) == (queries is None):
         raise typer.BadParameter("give a QUERY or --queries FILE (one of them)")
@@ -126,8 +126,8 @@ def papers_search(
         raise SkyfmError("invalid search option: " + "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
     ix = open_index(_index_dir(index))
-    opts = dict(mode=mode, categories=category or None, date_from=date_from, date_to=date_to,
-                author=author)
+    opts = {"mode": mode, "categories": category or None, "date_from": date_from,
+            "date_to": date_to, "author": author}
     if queries is not None:
         if not queries.is_file():
             raise typer.BadParameter(f"{queries}: no such file", param_hint="--queries")
@@ -195,7 +195,7 @@ def ask(
     question: Annotated[str, typer.Argument(help="a question in plain words")],
     index: IndexOpt = None,
     k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="passages to read")] = 10,
-    llm: Annotated[bool, typer.Option(
+    llm: Annotated[bool | None, typer.Option(
         "--llm/--offline", help="use the OpenAI-compatible endpoint in SKYFM_LLM_BASE_URL "
                                 "(+ SKYFM_LLM_MODEL, SKYFM_LLM_API_KEY); default: when set")]
     = None,

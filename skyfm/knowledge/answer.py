@@ -25,7 +25,7 @@ from skyfm.knowledge.normalize import clean_text, sentences, text_sentences, wor
 from skyfm.knowledge.safety import WITHHELD, is_instruction, redact
 from skyfm.knowledge.search import Hit, search
 
-__all__ = ["Answer", "LLMConfig", "NOTHING", "Statement", "answer", "llm_from_env"]
+__all__ = ["NOTHING", "Answer", "LLMConfig", "Statement", "answer", "llm_from_env"]
 
 NOTHING = "I found nothing that answers this."
 MIN_SIMILARITY = 0.45  # best sentence's MiniLM cosine to the question below which ...
@@ -104,7 +104,7 @@ def _candidates(hits: list[Hit]) -> list[tuple[str, Hit]]:
 
 
 _WHAT = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(.+?)\s*\??\s*$",
-                   re.I)
+                   re.IGNORECASE)
 
 
 def _defines(question: str, cands: list[tuple[str, Hit]]) -> np.ndarray:
@@ -115,7 +115,7 @@ def _defines(question: str, cands: list[tuple[str, Hit]]) -> np.ndarray:
         return np.zeros(len(cands))
     subj = re.escape(m.group(1).strip())
     pat = re.compile(rf"\b{subj}(?:\s+(?:is|are|was)\s+(?:a|an|the)\b|\s+(?:lets|provides|"
-                     rf"allows|enables|offers|implements)\b|,\s+(?:a|an|the)\b)", re.I)
+                     rf"allows|enables|offers|implements)\b|,\s+(?:a|an|the)\b)", re.IGNORECASE)
     return np.array([1.0 if pat.search(s) else 0.0 for s, _ in cands])
 
 
@@ -241,7 +241,7 @@ def _llm(cfg: LLMConfig, question: str, hits: list[Hit]):
         notes.append("the LLM asked to call a tool; skyfm offers it none, and ignored it")
     reply = msg.get("content") or ""
     if not isinstance(reply, str):
-        raise ValueError("choices[0].message.content is not text")
+        raise TypeError("choices[0].message.content is not text")
     kept, removed = _check(reply, hits)
     return reply, kept, removed, notes
 
@@ -257,16 +257,16 @@ def answer(index: PaperIndex, question: str, *, k: int = 10, llm: LLMConfig | No
         except Exception as exc:  # noqa: BLE001 - network, HTTP status, malformed JSON
             statements, notes = extractive(index, question, hits)
             return Answer(question, statements, "extractive" if statements else "none",
-                          retrieved, [f"the LLM endpoint failed ({type(exc).__name__}: "
-                                      f"{str(exc)[:200]}); extractive answer instead"] + notes)
+                          retrieved, [(f"the LLM endpoint failed ({type(exc).__name__}: "
+                                       f"{str(exc)[:200]}); extractive answer instead"), *notes])
         if kept and not removed:
             return Answer(question, kept, "llm", retrieved, notes)
         if kept:
             return Answer(question, kept, "llm-repaired", retrieved, notes + [
                 f"removed from the LLM's answer: {r}" for r in removed])
         if not removed and NOTHING.strip(".") in reply:
-            return Answer(question, [], "none", retrieved, notes + ["the LLM found no answer "
-                                                                    "in the passages"])
+            return Answer(question, [], "none", retrieved,
+                          [*notes, "the LLM found no answer in the passages"])
         statements, more = extractive(index, question, hits)
         return Answer(question, statements, "extractive" if statements else "none", retrieved,
                       notes + [f"the LLM's answer was refused: {r}" for r in removed]

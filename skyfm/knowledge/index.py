@@ -94,7 +94,7 @@ def embed_text(title: str | None, section: str, text: str) -> str:
     return f"{head}. {body}" if head else body
 
 
-_QUERY_WORD = re.compile(r"[^\W_]+", re.U)
+_QUERY_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def sparse_query_text(query: str) -> str:
@@ -155,7 +155,7 @@ class PaperIndex:
         d.mkdir(exist_ok=True)
         try:
             index = tantivy.Index(schema, path=str(d), reuse=True)
-        except Exception as exc:  # noqa: BLE001 - tantivy raises ValueError/OSError variants
+        except Exception as exc:
             raise DataFormatError(f"the sparse (tantivy) index cannot be opened ({exc})",
                                   file=d) from exc
         self._schema = schema

@@ -21,7 +21,7 @@ from pathlib import Path
 from skyfm.knowledge.documents import Chunk, Document
 from skyfm.knowledge.normalize import clean_text, sentences
 
-__all__ = ["Problem", "SUFFIXES", "chunk_document", "read_sources"]
+__all__ = ["SUFFIXES", "Problem", "chunk_document", "read_sources"]
 
 # suffix -> kind; ".jsonl.gz" and ".json.gz" are handled by _kind
 SUFFIXES = {".jsonl": "arxiv", ".ndjson": "arxiv", ".rst": "rst", ".md": "markdown",
@@ -152,7 +152,7 @@ def _rst_sections(text: str) -> list[tuple[str, int]]:
 
 def _md_sections(text: str) -> list[tuple[str, int]]:
     out, in_code = [], False
-    for m in re.finditer(r"^(```|~~~|#{1,6}\s+(.+?)\s*#*\s*$)", text, re.M):
+    for m in re.finditer(r"^(```|~~~|#{1,6}\s+(.+?)\s*#*\s*$)", text, re.MULTILINE):
         if m.group(1) in ("```", "~~~"):
             in_code = not in_code
         elif not in_code:
@@ -295,7 +295,7 @@ def read_sources(sources: Iterable[str | Path], label: str | None = None
 
 def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     out = []
-    for m in re.finditer(r"\S(?:.*?\S)?(?=\n\s*\n|\s*$)", text[start:end], re.S):
+    for m in re.finditer(r"\S(?:.*?\S)?(?=\n\s*\n|\s*$)", text[start:end], re.DOTALL):
         out.append((start + m.start(), start + m.end()))
     return out
 
@@ -308,7 +308,7 @@ def _split_long(text: str, s: int, e: int, max_chars: int) -> list[tuple[int, in
     for sent in sentences(text[s:e]):
         # locate sentence start in the original span (sentences() collapses whitespace)
         first = sent.split(" ", 1)[0]
-        at = text.find(first, cur if cur == s else cur)
+        at = text.find(first, cur)
         if at < 0 or at >= e:
             continue
         if at - cur >= max_chars * 0.5 and at > cur:
@@ -352,8 +352,8 @@ def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
 
     An abstract up to ABSTRACT_MAX characters stays one passage. Offsets are into ``doc.text``.
     """
-    meta = dict(title=doc.title, kind=doc.kind, source=doc.source, authors=doc.authors,
-                categories=doc.categories, date=doc.date)
+    meta = {"title": doc.title, "kind": doc.kind, "source": doc.source, "authors": doc.authors,
+            "categories": doc.categories, "date": doc.date}
     text = doc.text
     if doc.kind == "arxiv" and len(text) <= ABSTRACT_MAX:
         return [Chunk(doc.doc_id, 0, text, 0, len(text), **meta)]

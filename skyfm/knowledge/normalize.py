@@ -26,10 +26,10 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "e
 _WRAPPERS = ("text", "textrm", "textit", "textbf", "texttt", "mathrm", "mathit", "mathbf",
              "mathcal", "mathsf", "mathtt", "rm", "it", "bf", "emph", "operatorname", "mbox",
              "hbox", "boldsymbol", "bm", "textsc", "mathbb", "rm", "ensuremath")
-_WRAP_RE = re.compile(r"\\(?:%s)\s*\{([^{}]*)\}" % "|".join(_WRAPPERS))
+_WRAP_RE = re.compile(r"\\(?:" + "|".join(_WRAPPERS) + r")\s*\{([^{}]*)\}")
 _CMD_RE = re.compile(r"\\([A-Za-z]+|%)")
 _SPACING_RE = re.compile(r"\\[,;:! ]")
-_MATH_RE = re.compile(r"\$\$?(.+?)\$?\$", re.S)
+_MATH_RE = re.compile(r"\$\$?(.+?)\$?\$", re.DOTALL)
 
 
 def _command(m: re.Match) -> str:
@@ -74,9 +74,9 @@ _RST_LINK = re.compile(r"`([^`<]+?)\s*<[^`>]*>`_{1,2}")
 _RST_REF = re.compile(r"`([^`]+)`_{1,2}")
 _LITERAL = re.compile(r"``([^`]+)``")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_DIRECTIVE = re.compile(r"^\s*\.\.\s+(?:_[^:]*:|[\w:-]+::.*|\|[^|]+\|.*)$", re.M)
-_COMMENT = re.compile(r"^\s*\.\.\s*$", re.M)
-_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+<>_])\1{2,}\s*$", re.M)
+_DIRECTIVE = re.compile(r"^\s*\.\.\s+(?:_[^:]*:|[\w:-]+::.*|\|[^|]+\|.*)$", re.MULTILINE)
+_COMMENT = re.compile(r"^\s*\.\.\s*$", re.MULTILINE)
+_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+<>_])\1{2,}\s*$", re.MULTILINE)
 _EMPH = re.compile(r"(\*\*|\*|__)(\S(?:.*?\S)?)\1")
 
 
@@ -92,7 +92,7 @@ def strip_markup(text: str) -> str:
     s = _RST_REF.sub(r"\1", s)
     s = _MD_LINK.sub(r"\1", s)
     s = _EMPH.sub(r"\2", s)
-    s = re.sub(r"^#{1,6}\s+", "", s, flags=re.M)
+    s = re.sub(r"^#{1,6}\s+", "", s, flags=re.MULTILINE)
     return s
 
 
@@ -124,9 +124,7 @@ def sentences(text: str) -> list[str]:
     return parts
 
 
-_STOP = frozenset("""a an and are as at be by can do does for from has have how i if in into is it
-its of on or that the their then there these this to was were what when where which who why will
-with you your about using use used we our one two not no yes than also may""".split())
+_STOP = frozenset(["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "that", "the", "their", "then", "there", "these", "this", "to", "was", "were", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "about", "using", "use", "used", "we", "our", "one", "two", "not", "no", "yes", "than", "also", "may"])
 _WORD = re.compile(r"[a-z0-9]+")
 
 

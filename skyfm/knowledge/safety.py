@@ -11,8 +11,8 @@ __all__ = ["WITHHELD", "is_instruction", "redact"]
 WITHHELD = "[text withheld by skyfm: it reads as an instruction]"
 
 _PATTERNS = [
-    r"\b(ignore|disregard|forget|override|bypass)\b[^.]{0,60}\b(instruction|prompt|rule|"
-    r"guideline|direction|context|system message)s?\b",
+    (r"\b(ignore|disregard|forget|override|bypass)\b[^.]{0,60}\b(instruction|prompt|rule|"
+     r"guideline|direction|context|system message)s?\b"),
     r"\byou are (now|no longer)\b",
     r"\b(system|developer) (prompt|message)\b",
     r"^\s*(system|assistant|user)\s*:",
@@ -24,7 +24,7 @@ _PATTERNS = [
     r"\b(do not|don't|never) (tell|mention|reveal|cite)\b",
     r"\b(reply|respond|answer) (only )?with\b",
 ]
-_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.I | re.M)
+_RE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.MULTILINE)
 
 
 def is_instruction(sentence: str) -> bool:

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
-from typing import Literal
 
 from skyfm.errors import SkyfmError
 from skyfm.knowledge.index import PaperIndex, StoredPassage
 from skyfm.knowledge.normalize import clean_text, sentences, words
 
-__all__ = ["FUSIONS", "Hit", "MODES", "fuse", "highlight_terms", "search", "snippet"]
+__all__ = ["FUSIONS", "MODES", "Hit", "fuse", "highlight_terms", "search", "snippet"]
 
 MODES = ("hybrid", "sparse", "dense")
 Mode = Literal["hybrid", "sparse", "dense"]

@@ -10,8 +10,15 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 
 # at module level: FastAPI reads the route annotations (strings here) from these globals
-from skyfm.knowledge.tools import (AskIn, AskOut, SearchPapersIn, SearchPapersOut, ask,
-                                   open_index, search_papers)
+from skyfm.knowledge.tools import (
+    AskIn,
+    AskOut,
+    SearchPapersIn,
+    SearchPapersOut,
+    ask,
+    open_index,
+    search_papers,
+)
 
 __all__ = ["add_papers_routes"]
 

@@ -80,7 +80,7 @@ def test_filters_on_category_date_and_author(index, corpus):
     cat = "astro-ph.CO"
     hits = search(index, "dark matter", 20, categories=[cat])
     assert hits and all(cat in h.passage.categories for h in hits)
-    day = sorted(r["listing_date"] for r in corpus["records"])[0]
+    day = min(r["listing_date"] for r in corpus["records"])
     hits = search(index, "galaxies", 20, date_from=day, date_to=day)
     assert hits and all(h.passage.date == day for h in hits)
 

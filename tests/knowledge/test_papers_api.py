@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
-from serve_helpers import make_out_dir  # noqa: E402
+from serve_helpers import make_out_dir
 
-from skyfm.serve import create_app  # noqa: E402
+from skyfm.serve import create_app
 
 TOKEN = "s3cret-token-for-tests-0123456789"
 
