@@ -63,6 +63,9 @@ def papers_index(
              " (default: the directory's name)")] = None,
     embedder: Annotated[str, typer.Option(
         help="embedding back-end of a new index: onnx-int8 | onnx | torch")] = "onnx-int8",
+    max_tokens: Annotated[int | None, typer.Option(
+        min=16, max=512, help="truncate passages to this many tokens when embedding (a new "
+                              "index; default 256, the model's; 128 is ~2x faster)")] = None,
 ) -> None:
     """Add documents to a paper index (created when new). Adding is incremental: documents
     already indexed are not added again; unreadable files are reported by name and skipped.
@@ -74,7 +77,8 @@ def papers_index(
     from skyfm.knowledge.index import PaperIndex
 
     index = _index_dir(index)
-    ix = PaperIndex(index, create=not (index / "meta.json").is_file(), embedder=embedder)
+    ix = PaperIndex(index, create=not (index / "meta.json").is_file(), embedder=embedder,
+                    max_tokens=max_tokens)
     with make_progress(transient=True) as progress:
         task = progress.add_task("embedding passages", total=None)
 

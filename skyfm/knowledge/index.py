@@ -104,10 +104,13 @@ def sparse_query_text(query: str) -> str:
 
 
 class PaperIndex:
-    """Open (or create, with ``create=True``) the index in ``path``."""
+    """Open (or create, with ``create=True``) the index in ``path``.
+
+    ``embedder`` / ``max_tokens`` (a new index only): the embedding back-end and its truncation
+    length (default the model's 256 tokens); both are recorded and used for every query."""
 
     def __init__(self, path: str | Path, *, create: bool = False,
-                 embedder: str = DEFAULT_BACKEND):
+                 embedder: str = DEFAULT_BACKEND, max_tokens: int | None = None):
         self.path = Path(path)
         meta = self.path / "meta.json"
         if not meta.is_file():
@@ -119,7 +122,7 @@ class PaperIndex:
                                       "refusing to write into it", file=self.path,
                                       expected="a new or empty directory")
             self.path.mkdir(parents=True, exist_ok=True)
-            backend = get_embedder(embedder)
+            backend = get_embedder(embedder, max_tokens)
             self.meta = {"format": FORMAT, "version": VERSION, "embedder": backend.name,
                          "max_tokens": backend.max_len, "dim": backend.dim}
             meta.write_text(json.dumps(self.meta, indent=1))
