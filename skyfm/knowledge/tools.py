@@ -146,7 +146,10 @@ def ask(index: PaperIndex | str | Path, req: AskIn) -> AskOut:
     from skyfm.knowledge.answer import answer, llm_from_env
 
     ix = index if isinstance(index, PaperIndex) else open_index(index)
-    a = answer(ix, req.question, k=req.k, llm=llm_from_env() if req.llm else None)
+    cfg = llm_from_env() if req.llm else None
+    a = answer(ix, req.question, k=req.k, llm=cfg)
+    if req.llm and cfg is None:
+        a.notes.insert(0, "no LLM endpoint is configured (SKYFM_LLM_BASE_URL): offline answer")
     return AskOut(question=a.question, answer=a.text, mode=a.mode,
                   statements=[StatementOut(text=s.text, citations=s.citations,
                                            passage_ids=s.passage_ids, sources=s.sources)
