@@ -26,6 +26,7 @@ def version() -> None:
 
 
 def _register() -> None:
+    from skyfm.cli import papers_cmd  # noqa: F401  (skyfm papers ..., skyfm ask)
     # Each module adds its commands to ``app`` (or a sub-app) on import.
     from skyfm.cli import data_cmd, demo_cmd, discover_cmd, model_cmd, serve_cmd, sim_cmd  # noqa: F401
 

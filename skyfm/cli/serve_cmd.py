@@ -247,6 +247,9 @@ def serve(
     allowed_host: Annotated[list[str] | None, typer.Option(
         "--allowed-host", help="another name the Host header may carry (repeatable; loopback "
                                "names and --host are always allowed; '*' = any)")] = None,
+    papers_index: Annotated[Path | None, typer.Option(
+        "--papers-index", help="a `skyfm papers index` directory: also serve POST "
+                               "/v1/papers/search and POST /v1/ask")] = None,
 ) -> None:
     """Web page of the ranked candidates with plots, uncertainty, neighbours and feedback buttons.
 
@@ -262,7 +265,8 @@ def serve(
     from skyfm.serve import create_app
 
     token, generated, allowed = serve_access(host, token, allowed_host or [])
-    application = create_app(out, index_dir=index_dir, token=token, allowed_hosts=allowed)
+    application = create_app(out, index_dir=index_dir, token=token, allowed_hosts=allowed,
+                             papers_index=papers_index)
     shown = host
     if host.strip("[]") in ("", "0.0.0.0", "::"):  # every interface: name this machine
         import socket

@@ -9,6 +9,9 @@ Routes
 ``GET  /api/similar/{object_id}``  nearest neighbours in embedding space (faiss index)
 ``GET  /plots/{object_id}.png``    the candidate's plot from ``OUT/plots``
 ``GET  /report/``                  ``OUT/report`` (the discovery report), when present
+``POST /v1/papers/search``         literature search (with ``papers_index``; see
+                                   :mod:`skyfm.serve.papers_api`)
+``POST /v1/ask``                   an answer citing retrieved passages (with ``papers_index``)
 """
 
 from __future__ import annotations
@@ -281,13 +284,16 @@ def _fastapi(**kwargs) -> FastAPI:
 
 
 def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | None = None,
-               allowed_hosts=None, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+               allowed_hosts=None, max_body: int = DEFAULT_MAX_BODY,
+               papers_index=None) -> FastAPI:
     """The FastAPI app serving one ``skyfm discover`` output directory.
 
     ``token``: when given, every request (API, page, plots, report, docs) needs it (see
     :mod:`skyfm.serve.security`); ``skyfm serve`` requires one beyond loopback.
     ``allowed_hosts``: names the Host header may carry (default: loopback names only).
     ``max_body``: largest request body accepted, in bytes (413 above it).
+    ``papers_index``: a ``skyfm papers index`` directory to serve ``/v1/papers/search`` and
+    ``/v1/ask`` from (the routes exist only when it is given).
     Raises DataNotFoundError / DataFormatError when ``out_dir`` is missing, incomplete or
     damaged (e.g. a truncated candidates.csv).
     """
@@ -369,6 +375,10 @@ def create_app(out_dir, *, index_dir=None, k_similar: int = 10, token: str | Non
                           neighbours=[Neighbour(object_id=h.object_id, rank=h.rank,
                                                 similarity=h.score) for h in hits])
 
+    if papers_index is not None:
+        from skyfm.serve.papers_api import add_papers_routes
+
+        add_papers_routes(app, papers_index, strict, _responses(*_ALWAYS))
     if state.plots.is_dir():
         app.mount("/plots", StaticFiles(directory=state.plots), name="plots")
     if (state.out / "report").is_dir():
