@@ -24,12 +24,12 @@ import numpy as np
 
 from skyfm.errors import SkyfmError, require
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "Embedder", "get_embedder", "model_dir"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "TextEmbedder", "get_embedder", "model_dir"]
 
 BACKENDS = ("onnx-int8", "onnx", "torch")
 DEFAULT_BACKEND = "onnx-int8"
 DIM = 384
-_CACHE: dict[str, Embedder] = {}
+_CACHE: dict[str, TextEmbedder] = {}
 
 
 def model_dir() -> Path:
@@ -62,7 +62,7 @@ def _weights_hash(mdir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-class Embedder:
+class TextEmbedder:
     """``embed(texts)`` -> float32 array (n, 384), rows L2-normalised."""
 
     name: str = ""
@@ -102,7 +102,7 @@ class Embedder:
         return out
 
 
-class TorchEmbedder(Embedder):
+class TorchEmbedder(TextEmbedder):
     name = "minilm-l6-v2/torch"
 
     def __init__(self, mdir: Path, max_tokens: int | None = None):
@@ -174,7 +174,7 @@ def onnx_model_path(mdir: Path, int8: bool) -> Path:
     return target
 
 
-class OnnxEmbedder(Embedder):
+class OnnxEmbedder(TextEmbedder):
     def __init__(self, mdir: Path, int8: bool, max_tokens: int | None = None):
         super().__init__(mdir, max_tokens=max_tokens)
         ort = require("onnxruntime", "papers")
@@ -191,7 +191,7 @@ class OnnxEmbedder(Embedder):
         return self.sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
 
-def get_embedder(backend: str = DEFAULT_BACKEND, max_tokens: int | None = None) -> Embedder:
+def get_embedder(backend: str = DEFAULT_BACKEND, max_tokens: int | None = None) -> TextEmbedder:
     """The embedder for ``backend`` (one of BACKENDS, or the ``name`` an index recorded);
     ``max_tokens``: truncation length (default: the model's, 256). Loaded once per process."""
     key = backend.split("/")[-1]
