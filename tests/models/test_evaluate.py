@@ -17,7 +17,7 @@ def test_evaluate_contract_json(tmp_path, sim_set):
     out = tmp_path / "r.json"
     res = CliRunner().invoke(app, ["evaluate", "--train", str(tmp_path / "train"), "--test",
                                    str(tmp_path / "test"), "--labels-per-class", "3,all",
-                                   "--hybrid-cv", "--json", str(out)])
+                                   "--hybrid-cv", "--draws", "1", "--json", str(out)])
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["n_train"] == 24 and data["n_test"] == 24
