@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
 from skyfm.benchmarks.catalogs import TASKS
 
@@ -42,12 +43,16 @@ def main() -> None:
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=1, help="OpenMP/BLAS threads")
     args = ap.parse_args()
     con = Console()
     out = {}
     for task in args.tasks.split(","):
         t0 = time.perf_counter()
-        rows = TASKS[task](seed=args.seed, log=con.log)
+        # one OpenMP thread: boosted trees on a few thousand rows gain nothing from more, and
+        # on a shared, oversubscribed machine OpenMP's spinning threads made them 30x slower
+        with threadpool_limits(args.threads):
+            rows = TASKS[task](seed=args.seed, log=con.log)
         out[task] = rows
         cols = COLUMNS[task]
         tab = Table(title=f"{task} (seed {args.seed}, {time.perf_counter() - t0:.0f} s)")

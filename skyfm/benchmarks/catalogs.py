@@ -195,8 +195,9 @@ def cut_hadron_acceptance(alpha_tr, width_tr, gamma_tr, alpha_te, width_te, gamm
 def run_magic(data_dir=None, seed: int = 0, n: int | None = None, n_members: int = 5,
               epochs: int = 40, efficiencies=(0.5, 0.8), log: Log = None) -> list[dict]:
     """MAGIC gamma / hadron: the alpha + width cut vs trees vs skyfm; hadron acceptance at the
-    given gamma efficiencies (models: threshold at exactly that share of the test gammas)."""
-    from skyfm.models.catalog import CatalogClassifier, trees_classifier
+    given gamma efficiencies (models: threshold at exactly that share of the test gammas).
+    skyfm: trees + MLP ensemble on the Hillas columns and :func:`hillas_features`."""
+    from skyfm.models.catalog import CatalogClassifier, hillas_features, trees_classifier
 
     cat = load_catalog("catalog_magic_gamma_uci", data_dir)
     cols = list(cat.feature_columns)
@@ -216,11 +217,12 @@ def run_magic(data_dir=None, seed: int = 0, n: int | None = None, n_members: int
                                   X[te, iw], gamma[te], eff)
         rows.append({"task": "magic", "method": "baseline cut fAlpha + fWidth",
                      "target_efficiency": eff} | c)
-    for name, m in (("baseline trees", trees_classifier(seed)),
-                    ("skyfm", CatalogClassifier(n_members=n_members, epochs=epochs,
-                                                random_state=seed))):
-        m.fit(X[tr], y[tr])
-        p = m.predict_proba(X[te])[:, list(m.classes_).index("gamma")]
+    H, _ = hillas_features(X, cols)  # skyfm adds shape features of the shower image
+    for name, m, F in (("baseline trees", trees_classifier(seed), X),
+                       ("skyfm", CatalogClassifier(n_members=n_members, epochs=epochs,
+                                                   random_state=seed), H)):
+        m.fit(F[tr], y[tr])
+        p = m.predict_proba(F[te])[:, list(m.classes_).index("gamma")]
         for eff in efficiencies:
             rows.append({"task": "magic", "method": name, "target_efficiency": eff,
                          "gamma_efficiency": eff,

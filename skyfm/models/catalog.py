@@ -31,7 +31,7 @@ from skyfm.models.conformal import ConformalRegressor
 from skyfm.models.tabular_mlp import MLPEnsembleClassifier, MLPEnsembleRegressor
 
 __all__ = ["CatalogClassifier", "PhotoZRegressor", "QuantileTreesRegressor",
-           "magnitude_features", "trees_classifier"]
+           "hillas_features", "magnitude_features", "trees_classifier"]
 
 
 def magnitude_features(mags: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -42,6 +42,24 @@ def magnitude_features(mags: np.ndarray, names: Sequence[str]) -> tuple[np.ndarr
     cols = mags[:, :-1] - mags[:, 1:]
     return (np.column_stack([mags, cols]),
             list(names) + [f"{a}-{b}" for a, b in zip(names[:-1], names[1:])])
+
+
+def hillas_features(X: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Cherenkov-image Hillas columns (MAGIC names: fLength, fWidth, fSize, fAlpha, ...) plus
+    log length, log width, width / length (the image's elongation), log |alpha| and the light
+    density fSize - log10(length x width) -- shapes a gamma shower has and a hadron's lacks."""
+    X = np.asarray(X, float)
+    idx = {n: i for i, n in enumerate(names)}
+    missing = [n for n in ("fLength", "fWidth", "fSize", "fAlpha") if n not in idx]
+    if missing:
+        raise ValueError(f"Hillas columns {missing} not among {list(names)}")
+    L, W = np.abs(X[:, idx["fLength"]]), np.abs(X[:, idx["fWidth"]])
+    extra = np.column_stack([np.log1p(L), np.log1p(W), W / (L + 1e-3),
+                             np.log1p(np.abs(X[:, idx["fAlpha"]])),
+                             X[:, idx["fSize"]] - np.log10(L * W + 1e-3)])
+    return (np.column_stack([X, extra]),
+            list(names) + ["log_length", "log_width", "width_over_length", "log_abs_alpha",
+                           "light_density"])
 
 
 def trees_classifier(random_state: int = 0) -> HistGradientBoostingClassifier:
