@@ -136,7 +136,7 @@ def propose(X: np.ndarray, labels: Mapping[int, object], n: int, strategy: str =
             raise ValueError("the discovery strategy needs target= (the class sought)")
         classes = list(forest.classes_)
         p_t = p[:, classes.index(str(target))] if str(target) in classes else np.zeros(len(pool))
-        n_explore = int(round(explore * n)) if str(target) in classes else n
+        n_explore = round(explore * n) if str(target) in classes else n
         from sklearn.neighbors import NearestNeighbors
 
         far = NearestNeighbors(n_neighbors=1).fit(X[known]).kneighbors(X[pool])[0][:, 0]

@@ -20,6 +20,7 @@ magnitudes + colours of neighbouring bands (colours carry the redshift and the c
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,7 +42,7 @@ def magnitude_features(mags: np.ndarray, names: Sequence[str]) -> tuple[np.ndarr
         raise ValueError(f"magnitudes of shape {mags.shape} do not match bands {list(names)}")
     cols = mags[:, :-1] - mags[:, 1:]
     return (np.column_stack([mags, cols]),
-            list(names) + [f"{a}-{b}" for a, b in zip(names[:-1], names[1:])])
+            list(names) + [f"{a}-{b}" for a, b in itertools.pairwise(names)])
 
 
 def hillas_features(X: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:

@@ -71,7 +71,7 @@ class _Conformal(BaseEstimator):
             raise DataFormatError("no calibration objects", field="y_cal",
                                   expected="at least one held-out labelled object")
         self.scores_ = np.sort(self._scores(X, y))
-        self.n_calibration_ = int(len(y))
+        self.n_calibration_ = len(y)
         return self
 
     def quantile(self, alpha: float) -> float:

@@ -47,7 +47,7 @@ def _torch():
     return torch
 
 
-def TabularMLP(n_in: int, n_out: int, cfg: MLPConfig):  # noqa: N802 (a module factory)
+def TabularMLP(n_in: int, n_out: int, cfg: MLPConfig):
     """``depth`` x (Linear, SiLU[, Dropout]) then a Linear to ``n_out`` outputs."""
     nn = _torch().nn
     layers, width = [], n_in

@@ -69,7 +69,7 @@ def test_mlp_ensembles_are_bit_reproducible_and_heteroscedastic():
     x = rng.uniform(-2, 2, (400, 2))
     noise = 0.05 + 0.4 * (x[:, 0] > 0)
     y = np.sin(x[:, 0]) + noise * rng.standard_normal(400)
-    kw = dict(n_members=1, epochs=40, hidden=32, batch_size=64)
+    kw = {"n_members": 1, "epochs": 40, "hidden": 32, "batch_size": 64}
     a = MLPEnsembleRegressor(**kw).fit(x, y).predict_dist(x)
     b = MLPEnsembleRegressor(**kw).fit(x, y).predict_dist(x)
     np.testing.assert_array_equal(a[0], b[0])
