@@ -34,16 +34,16 @@ import numpy as np
 
 from skyfm.errors import DataFormatError
 
-__all__ = ["STRATEGIES", "fit_learner", "propose"]
+__all__ = ["STRATEGIES", "fit_learner", "propose", "select"]
 
 STRATEGIES = ("skyfm", "uncertainty", "random", "discovery")
 
 
 def fit_learner(X: np.ndarray, y: np.ndarray, random_state: int = 0):
-    """The random forest every strategy learns with (class-balanced, 200 trees)."""
+    """The random forest every strategy learns with (class-balanced, 100 trees)."""
     from sklearn.ensemble import RandomForestClassifier
 
-    return RandomForestClassifier(n_estimators=200, class_weight="balanced", n_jobs=1,
+    return RandomForestClassifier(n_estimators=100, class_weight="balanced", n_jobs=1,
                                   random_state=random_state).fit(X, y)
 
 
@@ -158,3 +158,44 @@ def _scores_by_row(pool: np.ndarray, score: np.ndarray, n_rows: int) -> np.ndarr
     out = np.full(n_rows, -np.inf)
     out[pool] = score
     return out
+
+
+def select(observations, observed: Mapping[str, object], budget: int,
+           strategy: str = "skyfm", target=None, embedder_kwargs: dict | None = None,
+           random_state: int = 0):
+    """``skyfm select``: the next ``budget`` objects of ``observations`` to follow up.
+
+    The observations are embedded by their modality's registered embedder (fitted on them,
+    without labels); ``observed`` maps the object ids followed up so far to their labels.
+    Returns a DataFrame (rank, object_id, score, predicted, p_predicted), best first; the
+    prediction comes from the learner fitted on the labels given (empty without labels).
+    Raises :class:`~skyfm.errors.DataFormatError` for an id that is not in the pool."""
+    import pandas as pd
+
+    from skyfm.models import registry
+
+    obs = list(observations)
+    ids = [str(o.object_id) for o in obs]
+    row = {oid: i for i, oid in enumerate(ids)}
+    if len(row) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise DataFormatError(f"object id {dup!r} occurs twice in the pool", field="object_id",
+                              expected="one row per object")
+    unknown = [k for k in observed if str(k) not in row]
+    if unknown:
+        raise DataFormatError(f"{len(unknown)} labelled object(s) not in the pool, e.g. "
+                              f"{unknown[0]!r}", field="object_id",
+                              expected="ids of the objects being selected from")
+    emb = registry.make_embedder(registry.modality_of(obs), **(embedder_kwargs or {}))
+    X = emb.fit_transform(obs)
+    labels = {row[str(k)]: v for k, v in observed.items()}
+    idx, score = propose(X, labels, budget, strategy, target=target, random_state=random_state)
+    pred = np.full(idx.size, "", dtype=object)
+    p_pred = np.full(idx.size, np.nan)
+    y = np.array([str(v) for v in labels.values()])
+    if idx.size and y.size and np.unique(y).size > 1:
+        forest = fit_learner(X[list(labels)], y, random_state)
+        p = forest.predict_proba(X[idx])
+        pred, p_pred = forest.classes_[p.argmax(1)], p.max(1)
+    return pd.DataFrame({"rank": np.arange(1, idx.size + 1), "object_id": [ids[i] for i in idx],
+                         "score": score, "predicted": pred, "p_predicted": p_pred})
