@@ -1,6 +1,6 @@
 """Benchmark: choosing which SDSS objects get a spectrum (``skyfm select``'s strategies).
 
-    SKYFM_DATA_DIR=/work/shared/data python bench/select.py [--budget 300 --batch 20
+    SKYFM_DATA_DIR=/work/shared/data python bench/active_select.py [--budget 300 --batch 20
         --seeds 3 --png runs/select.png --json runs/select.json]
 
 Prints (1) the labels-to-accuracy table: mean test accuracy after each number of labels for
