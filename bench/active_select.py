@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--png", type=Path, default=Path("runs/select.png"))
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    con = Console()
+    con = Console(width=200)
     t0 = time.perf_counter()
     curves: dict[str, list] = {s: [] for s in STRATEGIES}
     with threadpool_limits(1):

@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=1, help="OpenMP/BLAS threads")
     args = ap.parse_args()
-    con = Console()
+    con = Console(width=200)
     out = {}
     for task in args.tasks.split(","):
         t0 = time.perf_counter()

@@ -90,7 +90,7 @@ def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 1
     classification = task == "classification"
     ytr = np.array([str(v) for v in ytr_raw]) if classification else np.array(ytr_raw, float)
     yte = np.array([str(v) for v in yte_raw]) if classification else np.array(yte_raw, float)
-    classes = sorted(set(ytr)) if classification else None
+    classes = sorted(map(str, set(ytr))) if classification else None
     rows = []
     for k in labels:
         draws = 1 if k == "all" else n_draws

@@ -68,6 +68,30 @@ def test_evaluate_tables_classification_shape(tmp_path):
     keys = {(row["method"], row["labels_per_class"]) for row in res["rows"]}
     assert keys == {(m, k) for m in ("skyfm", "baseline") for k in (10, "all")}
     for row in res["rows"]:
-        assert set(row["per_class_recall"]) == {"far", "near"} and row["accuracy"] > 0.7
+        assert set(row["per_class_recall"]) == {"far", "near"}
+        assert row["accuracy"] > (0.7 if row["labels_per_class"] == "all" else 0.4)
     with pytest.raises(Exception, match="not a number"):
         evaluate_embedded(tr, te, ["all"], task="regression")
+
+
+def test_evaluate_spectra_directory_goes_through_the_registry(tmp_path):
+    from skyfm.data.observations import Spectrum
+    from skyfm.train.evaluate_embedded import evaluate_embedded, load_observations
+
+    w = np.linspace(4000, 7000, 300)
+
+    def spectra(path, n, seed):
+        rng = np.random.default_rng(seed)
+        depth = rng.uniform(0.1, 0.8, n)  # the label: the line's depth
+        obs = [Spectrum(w, 1 - d * np.exp(-0.5 * ((w - 6563) / 10) ** 2)
+                        + rng.normal(0, 0.01, w.size), np.full(w.size, 0.01),
+                        object_id=f"sp{seed}_{i}", label=float(d))
+               for i, d in enumerate(depth)]
+        write_dataset(obs, path)
+        return load_observations(path)
+
+    res = evaluate_embedded(spectra(tmp_path / "tr", 120, 0), spectra(tmp_path / "te", 60, 1),
+                            ["all"], n_members=1)
+    assert res["modality"] == "spectrum" and res["task"] == "regression"
+    by = {r["method"]: r for r in res["rows"]}
+    assert by["skyfm"]["mae"] < 0.1 and by["baseline"]["mae"] < 0.2  # label range 0.1..0.8
