@@ -43,7 +43,7 @@ def load_sdss_embedded(data_dir=None, seed: int = 0, n: int | None = None):
 
 def simulate(X: np.ndarray, y: np.ndarray, pool: np.ndarray, test: np.ndarray, strategy: str,
              budget: int, batch: int, seed: int = 0, target: str | None = None,
-             progress: Callable[[int], None] | None = None) -> dict:
+             progress: Callable[[int], None] | None = None, **strategy_kw) -> dict:
     """Run one strategy until ``budget`` labels: per batch the number of labels, the test
     accuracy and macro-F1 of the learner, and the ``target`` objects found so far."""
     from sklearn.metrics import accuracy_score, f1_score
@@ -55,7 +55,7 @@ def simulate(X: np.ndarray, y: np.ndarray, pool: np.ndarray, test: np.ndarray, s
     out = {"n_labels": [], "accuracy": [], "macro_f1": [], "found": []}
     while len(labels) < budget:
         idx, _ = propose(Xp, labels, min(batch, budget - len(labels)), strategy,
-                         target=target, random_state=seed + len(labels))
+                         target=target, random_state=seed + len(labels), **strategy_kw)
         if idx.size == 0:
             break
         labels.update({int(i): yp[i] for i in idx})

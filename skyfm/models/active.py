@@ -12,11 +12,15 @@ returns the next batch. Strategies:
     the learner (a random forest), no regard for density or batch diversity.
 ``skyfm``
     the default. Cold start (fewer than ``min_labels`` labels or a single class): k-means
-    centres of the pool, so the first labels cover its structure. Then: query by committee on
-    the forest's trees (vote entropy, the epistemic disagreement) times the learner's margin
-    uncertainty, weighted by density (objects in populated regions of the embedding teach more
-    than isolated ones), and the batch spread over the candidates by k-means so that one
-    follow-up run does not spend its labels on near-identical objects.
+    centres of the pool, so the first labels cover its structure (on SDSS: 0.816 accuracy at
+    20 labels against 0.778 for random draws). Then the forest's margin uncertainty. Three
+    refinements are available and off by default because they did not pay on SDSS: labels
+    needed to reach random's accuracy at 300 labels (0.9317; bench/active_select.py, seeds 0
+    and 1) were 140 and 140 with plain margin after the cold start, 200 and 200 with
+    ``committee`` (x vote entropy of the trees) + ``spread`` (the batch spread over k-means
+    clusters of the 4n best candidates), 220 and 240 with ``committee`` alone, 160 and 160
+    with ``committee`` + ``spread`` + ``density_power=0.25`` (x the embedding's density), 200
+    and 180 with ``spread`` + ``density_power=0.25``.
 ``discovery``
     the goal is to find members of a rare class (``target``): the most probable members among
     the unlabelled, with a share ``explore`` of the batch spent on the objects farthest from
@@ -100,6 +104,7 @@ def _cold_start(X: np.ndarray, pool: np.ndarray, n: int, seed: int) -> np.ndarra
 
 def propose(X: np.ndarray, labels: Mapping[int, object], n: int, strategy: str = "skyfm",
             target=None, explore: float = 0.2, min_labels: int = 10,
+            committee: bool = False, density_power: float = 0.0, spread: bool = False,
             random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The next ``n`` objects to follow up (row indices into ``X``) and their scores.
 
@@ -148,8 +153,15 @@ def propose(X: np.ndarray, labels: Mapping[int, object], n: int, strategy: str =
                 order.append(i)
         order = np.array(order, int)
         return pool[order], p_t[order]
-    score = (0.5 + _vote_entropy(forest, X[pool])) * _margin(p) * _density(X, pool)
+    score = _margin(p)
+    if committee:
+        score = score * (0.5 + _vote_entropy(forest, X[pool]))
+    if density_power:
+        score = score * _density(X, pool) ** density_power
     full = _scores_by_row(pool, score, len(X))
+    if not spread:
+        top = pool[np.argsort(-score, kind="stable")[:n]]
+        return top, full[top]
     cand = pool[np.argsort(-score, kind="stable")[:4 * n]]
     chosen = _spread(X, cand, full[cand], n, random_state)
     return chosen, full[chosen]

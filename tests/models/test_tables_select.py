@@ -99,3 +99,12 @@ def test_sdss_discovery_finds_more_qsos_than_random(shared_data):
     rnd = simulate(X, y, pool, test, "random", 60, 20, target="QSO")
     assert disc["found"][-1] >= 2 * max(1, rnd["found"][-1])
     assert len(disc["accuracy"]) == 3 and 0.5 < rnd["accuracy"][-1] <= 1
+
+
+def test_skyfm_refinements_still_propose_new_distinct_objects():
+    X, y = _blobs()
+    labels = {i: y[i] for i in range(40)}
+    idx, score = propose(X, labels, 12, "skyfm", committee=True, density_power=0.25,
+                         spread=True)
+    assert np.unique(idx).size == 12 and not set(idx.tolist()) & set(labels)
+    assert np.all(np.isfinite(score))
