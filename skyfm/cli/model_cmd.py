@@ -142,18 +142,50 @@ def evaluate_cmd(
         help="also the hybrid with its weight chosen by 3-fold cross-validation on each "
              "labelled subset (rows 'skyfm-hybrid-cv'; slower)")] = False,
     duplicates: DuplicatesOpt = None,
+    task: Annotated[str, typer.Option(
+        help="catalogues, spectra, images: auto (numeric labels -> regression), "
+             "classification or regression")] = "auto",
+    redshift: Annotated[bool, typer.Option(
+        help="regression: sigma_NMAD and outliers of (pred - z) / (1 + z)")] = False,
+    members: Annotated[int, typer.Option(
+        help="catalogues, spectra, images: MLPs in skyfm's deep ensemble", min=1)] = 5,
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
+
+    Light curves as before; catalogue rows, spectra and images (any registered modality,
+    detected from the directory) are embedded by the registry's embedder: skyfm's model on the
+    embedding beside boosted trees on the embedder's features. Numeric labels make it a
+    regression: rows with mae, rmse, sigma_nmad, outlier_fraction, coverage_68, coverage_95
+    (--labels-per-class then counts labelled objects).
 
     Example: skyfm evaluate --train runs/eros_split/train --test runs/eros_split/test --json r.json
     """
     from rich.console import Console
 
     from skyfm.cli.progress import make_progress
-    from skyfm.train.evaluate import evaluate, load_labelled, parse_settings, rich_table
+    from skyfm.data.observations import LightCurve
+    from skyfm.models import registry
+    from skyfm.train.evaluate import evaluate, parse_settings, rich_table
+    from skyfm.train.evaluate_embedded import (
+        evaluate_embedded,
+        load_observations,
+        rich_table_regression,
+    )
 
     kw = {"duplicates": duplicates} if duplicates is not None else {}
-    tr, te = load_labelled(train, **kw), load_labelled(test, **kw)
+    tr_all, te_all = load_observations(train, **kw), load_observations(test, **kw)
+    if registry.modality_of(tr_all) != "lightcurve":
+        result = evaluate_embedded(tr_all, te_all, parse_settings(labels_per_class),
+                                   n_draws=draws, task=task, redshift=redshift,
+                                   n_members=members)
+        Console().print(rich_table_regression(result) if result["task"] == "regression"
+                        else rich_table(result))
+        if json_out:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(result, indent=2))
+        return
+    tr = [o for o in tr_all if isinstance(o, LightCurve)]
+    te = [o for o in te_all if isinstance(o, LightCurve)]
     with make_progress() as prog:
         def bar(desc, total):
             task = prog.add_task(desc, total=total)
