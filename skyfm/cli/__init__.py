@@ -26,13 +26,13 @@ def version() -> None:
 
 
 def _register() -> None:
-    from skyfm.cli import papers_cmd  # noqa: F401  (skyfm papers ..., skyfm ask)
     # Each module adds its commands to ``app`` (or a sub-app) on import.
     from skyfm.cli import (  # noqa: F401
         data_cmd,
         demo_cmd,
         discover_cmd,
         model_cmd,
+        papers_cmd,
         select_cmd,
         serve_cmd,
         sim_cmd,
