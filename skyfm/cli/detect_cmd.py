@@ -61,3 +61,64 @@ def detect(
     table = measure(prep, xy, cfg, method=method)
     write_catalogue(table, out, overwrite=overwrite)
     typer.echo(f"{len(table)} sources -> {out}")
+
+
+def _register_train() -> None:
+    from skyfm.cli.model_cmd import train_app
+
+    @train_app.command("detector")
+    def train_detector_cmd(
+        out: Annotated[Path, typer.Option(help="output directory (config.json + "
+                                               "model.safetensors)")],
+        n_fields: Annotated[int, typer.Option(help="twin star fields to train on")] = 1200,
+        epochs: Annotated[int, typer.Option(help="passes over the fields")] = 4,
+        seed: Annotated[int, typer.Option()] = 0,
+        overwrite: Annotated[bool, typer.Option(help="replace an existing output")] = False,
+    ) -> None:
+        """Train the learned source detector on twin star fields (no real data).
+
+        The shipped skyfm-detect-twin weights are `skyfm train detector --out DIR` with every
+        option at its default (CPU, 2 threads; bit for bit the same weights).
+
+        Example: skyfm train detector --out runs/detector --n-fields 200 --epochs 1
+        """
+        from skyfm.outputs import run_directory
+        from skyfm.train.detector import DetectorTrainConfig, train_detector
+
+        cfg = DetectorTrainConfig(n_fields=n_fields, epochs=epochs, seed=seed)
+        with run_directory(out, overwrite=overwrite, kind="detector", marker=False) as run:
+            det, record = train_detector(cfg, log=typer.echo)
+            det.save_pretrained(run.path, extra=record)
+        typer.echo(f"detector -> {out}")
+
+    @train_app.command("artefacts")
+    def train_artefacts_cmd(
+        data: Annotated[Path, typer.Option(help="the Galaxy Zoo 1 folder (images/ + "
+                                                "labels.csv)")],
+        out: Annotated[Path, typer.Option(help="output directory (config.json + "
+                                               "model.safetensors)")],
+        n_images: Annotated[int, typer.Option(help="real cutouts (each clean + painted)")] = 1200,
+        epochs: Annotated[int, typer.Option(help="passes over the stamps")] = 6,
+        seed: Annotated[int, typer.Option()] = 0,
+        overwrite: Annotated[bool, typer.Option(help="replace an existing output")] = False,
+    ) -> None:
+        """Train the artefact head on real cutouts with twin artefacts painted on.
+
+        The shipped skyfm-image-artefact weights are `skyfm train artefacts --data
+        $SKYFM_DATA_DIR/images_galaxyzoo1_sdss --out DIR` with every other option at its
+        default (CPU, 2 threads; bit for bit the same weights). The first 1000 images in
+        file-name order are never used (they are the discovery measurement's).
+
+        Example: skyfm train artefacts --data gz1 --out runs/artefacts --n-images 100
+        """
+        from skyfm.outputs import run_directory
+        from skyfm.train.artefacts import ArtefactTrainConfig, train_artefact_head
+
+        cfg = ArtefactTrainConfig(n_images=n_images, epochs=epochs, seed=seed)
+        with run_directory(out, overwrite=overwrite, kind="artefact-head", marker=False) as run:
+            head, record = train_artefact_head(data, cfg, log=typer.echo)
+            head.save_pretrained(run.path, extra=record)
+        typer.echo(f"artefact head -> {out}")
+
+
+_register_train()

@@ -24,7 +24,7 @@ import numpy as np
 from skyfm.errors import DataFormatError
 
 __all__ = ["DetectConfig", "Prepared", "detect_classical", "measure", "prepare", "read_sky_image",
-           "write_catalogue"]
+           "subtract_background", "write_catalogue"]
 
 
 @dataclass(frozen=True)
@@ -108,22 +108,31 @@ def _effective_gain(header) -> float | None:
     return float(gain) if bunit in ("DN", "ADU", "COUNTS") else None
 
 
-def prepare(path, config: DetectConfig = DetectConfig()) -> Prepared:
-    """Read ``path`` and subtract its background (see the module docstring)."""
+def subtract_background(data: np.ndarray, mask: np.ndarray,
+                        box: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(background-subtracted pixels, background noise per pixel) from photutils
+    ``Background2D`` on a ``box`` x ``box`` mesh (median, 3 x 3 filter); masked pixels get 0
+    and an infinite noise."""
     from photutils.background import Background2D, MedianBackground
 
-    data, wcs, header = read_sky_image(path)
-    mask = ~np.isfinite(data)
-    if mask.all():
-        raise DataFormatError("no finite pixel", file=path, field="data",
-                              expected="an image with data")
-    box = int(min(config.box, *data.shape))
+    box = int(min(box, *data.shape))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # photutils' notes on masked meshes
         bkg = Background2D(np.where(mask, 0.0, data), (box, box), filter_size=(3, 3),
                            bkg_estimator=MedianBackground(), coverage_mask=mask, fill_value=0.0)
     sub = np.where(mask, 0.0, data - bkg.background)
     rms = np.where(mask, np.inf, bkg.background_rms)
+    return sub, rms
+
+
+def prepare(path, config: DetectConfig = DetectConfig()) -> Prepared:
+    """Read ``path`` and subtract its background (see the module docstring)."""
+    data, wcs, header = read_sky_image(path)
+    mask = ~np.isfinite(data)
+    if mask.all():
+        raise DataFormatError("no finite pixel", file=path, field="data",
+                              expected="an image with data")
+    sub, rms = subtract_background(data, mask, config.box)
     unit, scale = _flux_scale(header, wcs)
     return Prepared(str(path), sub, rms, mask, wcs, unit, scale, _effective_gain(header))
 
