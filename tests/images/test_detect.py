@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from astropy.io import fits
 from astropy.table import Table
-from astropy.wcs import WCS
 from typer.testing import CliRunner
 
 from skyfm.errors import DataFormatError, OutputExistsError
 from skyfm.images.crossmatch import read_reference, score
+from tests_images_helpers import STARS, field_wcs, write_field
+
 from skyfm.images.detect import (
     DetectConfig,
     detect_classical,
@@ -19,38 +19,9 @@ from skyfm.images.detect import (
     write_catalogue,
 )
 
-STARS = [(20.3, 15.7, 400.0), (45.0, 40.2, 250.0), (12.6, 50.1, 150.0)]  # x, y, total flux
-
-
-def _wcs() -> WCS:
-    w = WCS(naxis=2)
-    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
-    w.wcs.crval = [150.0, 2.0]
-    w.wcs.crpix = [32.5, 32.5]
-    w.wcs.cdelt = [-1.0 / 3600, 1.0 / 3600]  # 1 arcsec pixels
-    return w
-
-
-def _field(tmp_path, name="field.fits", bunit="MJy/sr", wcs=True, bands=1):
-    rng = np.random.default_rng(1)
-    yy, xx = np.mgrid[:64, :64]
-    sigma = 1.2
-    img = 10.0 + rng.normal(0, 1.0, (64, 64))
-    for x, y, f in STARS:
-        img += f / (2 * np.pi * sigma**2) * np.exp(-((xx - x) ** 2 + (yy - y) ** 2)
-                                                   / (2 * sigma**2))
-    header = _wcs().to_header() if wcs else fits.Header()
-    if bunit:
-        header["BUNIT"] = bunit
-    data = img if bands == 1 else np.stack([img] * bands)
-    path = tmp_path / name
-    fits.PrimaryHDU(data.astype(np.float32), header).writeto(path)
-    return path
-
-
 def test_finds_and_measures_the_stars(tmp_path):
     cfg = DetectConfig(fwhm=2.8, aperture=4.0, box=16)
-    prep = prepare(_field(tmp_path), cfg)
+    prep = prepare(write_field(tmp_path), cfg)
     table = measure(prep, detect_classical(prep, cfg), cfg)
     assert len(table) == len(STARS)
     assert str(table["flux"].unit) == "mJy"
@@ -62,19 +33,19 @@ def test_finds_and_measures_the_stars(tmp_path):
         assert d[i] < 0.2
         expect = f * (1 - np.exp(-(4.0**2) / (2 * 1.2**2))) * to_mjy  # light in the aperture
         assert abs(table["flux"].value[i] - expect) < 4 * table["flux_err"].value[i]
-        sky = _wcs().pixel_to_world(table["x"].value[i], table["y"].value[i])
+        sky = field_wcs().pixel_to_world(table["x"].value[i], table["y"].value[i])
         assert abs(sky.ra.deg - table["ra"].value[i]) < 1e-9
     assert table.meta["flux_err"].startswith("background noise only")
 
 
 def test_no_celestial_wcs_is_a_clear_error(tmp_path):
     with pytest.raises(DataFormatError, match="CTYPE1/CTYPE2.*no celestial WCS"):
-        prepare(_field(tmp_path, wcs=False))
+        prepare(write_field(tmp_path, wcs=False))
 
 
 def test_several_bands_are_refused(tmp_path):
     with pytest.raises(DataFormatError, match="3 bands"):
-        prepare(_field(tmp_path, bands=3))
+        prepare(write_field(tmp_path, bands=3))
 
 
 def test_bad_settings_are_refused():
@@ -83,7 +54,7 @@ def test_bad_settings_are_refused():
 
 
 def test_catalogue_is_not_overwritten_and_keeps_units(tmp_path):
-    prep = prepare(_field(tmp_path), DetectConfig(box=16))
+    prep = prepare(write_field(tmp_path), DetectConfig(box=16))
     table = measure(prep, detect_classical(prep, DetectConfig(fwhm=2.8)))
     out = write_catalogue(table, tmp_path / "cat.ecsv")
     back = Table.read(out)
@@ -98,7 +69,7 @@ def test_cli_writes_a_catalogue(tmp_path):
     from skyfm.cli import _register, app
 
     _register()
-    path = _field(tmp_path)
+    path = write_field(tmp_path)
     out = tmp_path / "c.ecsv"
     args = ["detect", str(path), "--out", str(out), "--fwhm", "2.8", "--box", "16"]
     res = CliRunner().invoke(app, args)
