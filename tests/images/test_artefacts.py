@@ -89,3 +89,28 @@ def test_shipped_head_flags_painted_artefacts():
     flags = emb.artefact_flags(imgs)
     assert sum(f.startswith("likely_artefact(cnn p=") for f in flags) >= 2
     assert head.predict_proba(imgs).shape == (3,)
+
+
+@pytest.mark.shared_data
+def test_eye_labelled_galaxy_zoo_candidates(shared_data):
+    """The top-100 discovery candidates on the first 800 Galaxy Zoo images, judged by eye
+    (bench/artefacts.py): the blue-sky cutout is flagged by the head, the error-text
+    placeholder by the rules, and the head flags few of the real galaxies."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from skyfm.data.io.images import read_image_file
+
+    root = shared_data("images_galaxyzoo1_sdss") / "images"
+    judged = pd.read_csv(Path(__file__).parent / "data" / "galaxyzoo_top_candidates.csv",
+                         dtype={"object_id": str})
+    assert len(judged) == 100 and set(judged["artefact"]) == {"yes", "no"}
+    imgs = [read_image_file(root / f"{i}.jpeg", object_id=i, sdss=True)
+            for i in judged["object_id"]]
+    p = ArtefactHead.from_pretrained("skyfm-image-artefact").predict_proba(imgs)
+    flagged = dict(zip(judged["object_id"], p >= 0.5))
+    assert flagged["587727220861960231"]  # rank 9: blue sky over the whole cutout
+    assert artefact_flags([imgs[0]])[0].startswith("placeholder_image(")  # rank 1
+    real = judged["artefact"] == "no"
+    assert np.mean(p[real.to_numpy()] >= 0.5) < 0.15
