@@ -36,8 +36,8 @@ def spitzer_rows(root: Path, detector, radius: float) -> list[dict]:
     coords, flux = read_reference(root / "spitzer_example_catalog.xml")
     rows = []
     for name, find in (("classical (photutils DAOStarFinder)", lambda: detect_classical(prep, cfg)),
-                       (f"learned (skyfm-detect-twin CNN, threshold "
-                        f"{detector.config.threshold})", lambda: detect_learned(prep, detector)),
+                       ((f"learned (skyfm-detect-twin CNN, threshold "
+                         f"{detector.config.threshold})"), lambda: detect_learned(prep, detector)),
                        ("learned, threshold 0.35 (sweep, not the shipped setting)",
                         lambda: detect_learned(prep, detector, 0.35)),
                        ("learned, threshold 0.30 (sweep, not the shipped setting)",

@@ -53,7 +53,7 @@ def _moffat(size: int, x: np.ndarray, y: np.ndarray, flux: np.ndarray, fwhm: flo
     half = int(np.ceil(4 * fwhm)) + 1
     sub = (np.arange(3) - 1) / 3.0
     for xi, yi, fi in zip(x, y, flux):
-        x0, y0 = int(round(xi)), int(round(yi))
+        x0, y0 = int(np.rint(xi)), int(np.rint(yi))
         ys = slice(max(0, y0 - half), min(size, y0 + half + 1))
         xs = slice(max(0, x0 - half), min(size, x0 + half + 1))
         yy, xx = np.mgrid[ys, xs].astype(float)
@@ -96,8 +96,8 @@ def simulate_starfield(size: int = 96, rng: np.random.Generator | None = None, *
         else:  # a cosmic-ray track, 2..8 pixels
             length, ang = int(rng.integers(2, 9)), rng.uniform(0, np.pi)
             for t in range(length):
-                px = int(round(ax + t * np.cos(ang)))
-                py = int(round(ay + t * np.sin(ang)))
+                px = int(np.rint(ax + t * np.cos(ang)))
+                py = int(np.rint(ay + t * np.sin(ang)))
                 if 0 <= px < size and 0 <= py < size:
                     art[py, px] = True
                     image[py, px] += rng.uniform(10, 300)

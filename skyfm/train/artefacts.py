@@ -62,13 +62,15 @@ def make_set(data: Path, cfg: ArtefactTrainConfig, start: int, n: int, seed: int
     return X, y, np.array(kinds)
 
 
-def train_artefact_head(data: Path, cfg: ArtefactTrainConfig = ArtefactTrainConfig(),
+def train_artefact_head(data: Path, cfg: ArtefactTrainConfig | None = None,
                         log: Callable[[str], None] = print):
     """Train an :class:`~skyfm.models.image_artefact.ArtefactHead`; returns (head, record)."""
     import torch
     import torch.nn.functional as F
 
     from skyfm.models.image_artefact import ArtefactHead, ArtefactHeadConfig
+
+    cfg = cfg or ArtefactTrainConfig()
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -80,7 +82,7 @@ def train_artefact_head(data: Path, cfg: ArtefactTrainConfig = ArtefactTrainConf
     head = ArtefactHead(ArtefactHeadConfig(size=cfg.size))
     net = head.net.train()
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    nb = len(X) // cfg.batch_size
+    nb = max(1, len(X) // cfg.batch_size)  # a last short batch when the set is small
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * nb)
     tX, ty = torch.from_numpy(X), torch.from_numpy(y)
     gen = torch.Generator().manual_seed(cfg.seed)

@@ -64,7 +64,7 @@ def make_fields(n: int, cfg: DetectorTrainConfig, seed: int):
         src = f.sources
         truth.append((src[src[:, 3] >= cfg.label_snr, :2], src[src[:, 3] >= cfg.ignore_snr, :2]))
         for x, y, _, snr in src:
-            px, py = int(round(x)), int(round(y))
+            px, py = int(np.rint(x)), int(np.rint(y))
             if snr >= cfg.label_snr:
                 H[i] = np.maximum(H[i], np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 2.0))
                 H[i, py, px] = 1.0
@@ -125,13 +125,15 @@ def calibrate_threshold(detector, X, truth) -> float:
     return float(grid[int(np.argmax(f1))])
 
 
-def train_detector(cfg: DetectorTrainConfig = DetectorTrainConfig(),
+def train_detector(cfg: DetectorTrainConfig | None = None,
                    log: Callable[[str], None] = print):
     """Train a :class:`~skyfm.models.source_detector.SourceDetector`; returns (detector,
     record of the training)."""
     import torch
 
     from skyfm.models.source_detector import SourceDetector, SourceDetectorConfig
+
+    cfg = cfg or DetectorTrainConfig()
 
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from astropy.table import Table
+from tests_images_helpers import STARS, field_wcs, write_field
 from typer.testing import CliRunner
 
 from skyfm.errors import DataFormatError, OutputExistsError
 from skyfm.images.crossmatch import read_reference, score
-from tests_images_helpers import STARS, field_wcs, write_field
-
 from skyfm.images.detect import (
     DetectConfig,
     detect_classical,
@@ -18,6 +17,7 @@ from skyfm.images.detect import (
     prepare,
     write_catalogue,
 )
+
 
 def test_finds_and_measures_the_stars(tmp_path):
     cfg = DetectConfig(fwhm=2.8, aperture=4.0, box=16)

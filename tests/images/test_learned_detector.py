@@ -19,7 +19,7 @@ def test_starfield_truth_matches_the_pixels():
     bright = f.sources[f.sources[:, 3] > 30]
     assert len(bright)
     for x, y, *_ in bright:  # each bright source is a local maximum of the image
-        px, py = int(round(x)), int(round(y))
+        px, py = int(np.rint(x)), int(np.rint(y))
         patch = f.image[max(0, py - 2):py + 3, max(0, px - 2):px + 3]
         assert f.image[py, px] >= patch.max() - 3.0  # within the noise of the peak
 
@@ -29,11 +29,11 @@ def test_fields_are_reproducible_and_targets_mark_sources():
     a = make_fields(3, cfg, seed=5)
     b = make_fields(3, cfg, seed=5)
     assert all(np.array_equal(x, y) for x, y in zip(a[:5], b[:5]))
-    X, H, W, O, M, truth = a
+    _x, H, _w, O, M, truth = a
     for i, (t, t_any) in enumerate(truth):
         assert len(t_any) >= len(t)
         for x, y in t:  # a peak of 1 at each labelled source's pixel, its offset recorded
-            px, py = int(round(x)), int(round(y))
+            px, py = int(np.rint(x)), int(np.rint(y))
             assert H[i, py, px] == 1.0 and M[i, py, px] == 1.0
             assert O[i, 0, py, px] == pytest.approx(x - px, abs=1e-5)
 
@@ -81,10 +81,10 @@ def test_shipped_detector_finds_twin_sources():
 
 def test_learned_route_through_the_cli(tmp_path):
     from astropy.table import Table
+    from tests_images_helpers import STARS, write_field
     from typer.testing import CliRunner
 
     from skyfm.cli import _register, app
-    from tests_images_helpers import STARS, write_field
 
     _register()
     path = write_field(tmp_path)
@@ -99,11 +99,11 @@ def test_learned_route_through_the_cli(tmp_path):
 
 
 def test_unknown_method_is_refused(tmp_path):
+    from tests_images_helpers import write_field
     from typer.testing import CliRunner
 
     from skyfm.cli import _register, app
     from skyfm.errors import DataFormatError
-    from tests_images_helpers import write_field
 
     _register()
     res = CliRunner().invoke(app, ["detect", str(write_field(tmp_path)), "--out",
