@@ -30,6 +30,7 @@ def _register() -> None:
     from skyfm.cli import (  # noqa: F401
         data_cmd,
         demo_cmd,
+        detect_cmd,
         discover_cmd,
         model_cmd,
         papers_cmd,

@@ -14,6 +14,12 @@ they are joined with ``;``; ``none`` when no rule applies:
   pixels are mostly (more than :data:`MAX_BLANK_FRACTION`) NaN or exactly zero: a filler
   stamp, an edge of the detector, a failed cutout.
 - ``flat_spectrum``: a spectrum whose unmasked flux is constant.
+- ``likely_artefact(cnn p=0.97)``: the modality's embedder judges the object an instrumental
+  artefact (:meth:`skyfm.models.base.Embedder.artefact_flags`; images: the
+  ``skyfm-image-artefact`` CNN trained on twin artefacts painted on real cutouts, see
+  :mod:`skyfm.models.image_artefact`), with its probability.
+
+An object with any flag is a *likely artefact*; the rest that rank high are *unusual*.
 """
 
 from __future__ import annotations
@@ -98,7 +104,21 @@ def artefact_flag(ob, quality: str = "ok") -> str:
     return ";".join(bits) or "none"
 
 
-def artefact_flags(observations: Sequence, quality: Sequence[str] | None = None) -> list[str]:
-    """:func:`artefact_flag` of each observation (``quality``: their quality flags)."""
+def artefact_flags(observations: Sequence, quality: Sequence[str] | None = None,
+                   model: Sequence[str] | None = None) -> list[str]:
+    """:func:`artefact_flag` of each observation (``quality``: their quality flags), joined
+    with the embedder's own flags ``model`` (:meth:`~skyfm.models.base.Embedder.
+    artefact_flags`; ``""`` where it sees none)."""
     q = list(quality) if quality is not None else ["ok"] * len(observations)
-    return [artefact_flag(o, qi) for o, qi in zip(observations, q)]
+    flags = [artefact_flag(o, qi) for o, qi in zip(observations, q)]
+    if model is None:
+        return flags
+    if len(model) != len(flags):
+        raise ValueError(f"{len(model)} model artefact flags for {len(flags)} objects")
+    out = []
+    for rule, extra in zip(flags, model):
+        bits = [] if rule == "none" else [rule]
+        if extra:
+            bits.append(str(extra))
+        out.append(";".join(bits) or "none")
+    return out

@@ -259,7 +259,8 @@ def discover(observations, out_dir: str | Path | None = None, *, modality: str |
         "aleatoric": res["aleatoric"],
         "neighbours": [";".join(idarr[nb_idx[i, :n_neighbours]]) for i in range(n)],
         "reason": why, "quality": res["quality"],
-        "artefact": artefact_flags(obs, res["quality"]),  # see skyfm.discover.artefact
+        # see skyfm.discover.artefact: rules, plus the embedder's own artefact model
+        "artefact": artefact_flags(obs, res["quality"], emb.artefact_flags(obs)),
     })
     if res["labels"] is not None:
         df["label"] = [None if is_missing(v) else str(v) for v in res["labels"]]

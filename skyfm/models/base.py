@@ -220,6 +220,13 @@ class Embedder(BaseEstimator, ABC):
         self.check_fitted()
         return None
 
+    def artefact_flags(self, observations: Sequence) -> list[str] | None:
+        """The embedder's own judgement of which objects look like instrumental artefacts: one
+        string per object (``""`` when it sees none, else a flag such as
+        ``likely_artefact(cnn p=0.97)``), or ``None`` when it has no artefact model. Discovery
+        joins these to the rule-based flags of :mod:`skyfm.discover.artefact`."""
+        return None
+
     def noise_covariates(self, observations: Sequence) -> np.ndarray | None:
         """(N, c) quantities the reconstruction error is calibrated against, or ``None``."""
         return None

@@ -49,13 +49,30 @@ class ImageMorphologyBaseline(Embedder):
     modality = "image"
 
     def __init__(self, size: int = 48, n_components: int = 24, crop: float = 1.0,
-                 n_radii: int = 12, n_modes: int = 4, stats_weight: float = 1.0):
+                 n_radii: int = 12, n_modes: int = 4, stats_weight: float = 1.0,
+                 artefact_model: str | None = "skyfm-image-artefact"):
         self.size = size
         self.n_components = n_components
         self.crop = crop
         self.n_radii = n_radii
         self.n_modes = n_modes
         self.stats_weight = stats_weight
+        self.artefact_model = artefact_model
+
+    def artefact_flags(self, imgs) -> list[str] | None:
+        """``likely_artefact(cnn p=...)`` for the colour cutouts the ``artefact_model`` head
+        (:mod:`skyfm.models.image_artefact`) judges artefacts, ``""`` for the others (and for
+        images it does not read: not 8-bit colour); ``None`` when ``artefact_model`` is None."""
+        if self.artefact_model is None:
+            return None
+        from skyfm.models.image_artefact import ArtefactHead
+
+        head = getattr(self, "_artefact_head", None)
+        if head is None:
+            head = self._artefact_head = ArtefactHead.from_pretrained(self.artefact_model)
+        p = head.predict_proba(imgs)
+        return [f"likely_artefact(cnn p={v:.2f})" if np.isfinite(v) and
+                v >= head.config.threshold else "" for v in p]
 
     def _stamps(self, imgs) -> np.ndarray:
         """(N, bands, size, size) binned stamps; the fitted images' are kept from ``fit``."""
@@ -238,7 +255,8 @@ class ImageMorphologyBaseline(Embedder):
         self.check_fitted()
         params = {"size": self.size, "n_components": self.n_components, "crop": self.crop,
                   "n_radii": self.n_radii, "n_modes": self.n_modes,
-                  "stats_weight": self.stats_weight, "clip": self.scaler_.clip}
+                  "stats_weight": self.stats_weight, "clip": self.scaler_.clip,
+                  "artefact_model": self.artefact_model}
         return params, pca_arrays(self.pca_, "pca") | scaler_arrays(self.scaler_,
                                                                    "feature_scaler")
 
@@ -246,7 +264,8 @@ class ImageMorphologyBaseline(Embedder):
     def from_state(cls, params, arrays) -> ImageMorphologyBaseline:
         emb = cls(size=params["size"], n_components=params["n_components"], crop=params["crop"],
                   n_radii=params["n_radii"], n_modes=params["n_modes"],
-                  stats_weight=params["stats_weight"])
+                  stats_weight=params["stats_weight"],
+                  artefact_model=params.get("artefact_model"))  # older runs had none
         emb.pca_ = pca_from(arrays, "pca")
         emb.scaler_ = scaler_from(arrays, "feature_scaler", params["clip"])
         emb.uses_trained_model_ = False
