@@ -238,3 +238,16 @@ def test_eros_column_named_twice_is_an_error(tmp_path):
     assert len(read(_eros_file(tmp_path / "ok.csv", EROS_HEADER, [EROS_ROW]))) == 1
     with pytest.raises(DataFormatError, match="'time_points_r' appears more than once"):
         read(p)  # pandas renamed the copy and the first one was used, silently
+
+
+def test_band_column_of_huge_whole_floats_is_kept_as_names(tmp_path):
+    """Found by test_random_export_tables: a float band column holding 9.2e18 made the
+    whole-number cast to Int64 raise a pandas TypeError instead of reading the file."""
+    p = tmp_path / "star.csv"
+    p.write_text("mjd,mag,magerr,filter\n"
+                 + "".join(f"{58000 + i},{17 + 0.01 * i},0.02,9.223372036854776e+18\n"
+                           for i in range(6)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = read(p)
+    assert len(out) == 1 and len(out[0]) == 6

@@ -297,7 +297,9 @@ def _bands(df, col, survey, p: Path, report):
         codes = "ZTF"
     elif str(col).lower() == "passband" and raw.dtype.kind in "iu":
         codes = "PLAsTiCC"
-    if raw.dtype.kind == "f" and np.all(np.mod(raw.dropna(), 1) == 0):
+    vals = raw.dropna()
+    # whole numbers written as floats (1.0 -> "1"); beyond 2**53 a float is no exact integer
+    if raw.dtype.kind == "f" and np.all(np.mod(vals, 1) == 0) and np.all(np.abs(vals) < 2**53):
         raw = raw.astype("Int64")
     band, unknown = resolve_bands(raw.astype(str).to_numpy(), survey=codes)
     note = f"bands from {col!r}: " + ", ".join(sorted(set(map(str, band))))
