@@ -27,7 +27,15 @@ def version() -> None:
 
 def _register() -> None:
     # Each module adds its commands to ``app`` (or a sub-app) on import.
-    from skyfm.cli import data_cmd, demo_cmd, discover_cmd, model_cmd, serve_cmd, sim_cmd  # noqa: F401
+    from skyfm.cli import (  # noqa: F401
+        data_cmd,
+        demo_cmd,
+        discover_cmd,
+        model_cmd,
+        serve_cmd,
+        sim_cmd,
+        spectra_cmd,
+    )
 
 
 def main() -> None:
