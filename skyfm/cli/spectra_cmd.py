@@ -47,8 +47,8 @@ def pretrain_cmd(
 @spectra_app.command("stellar")
 def stellar_cmd(
     out: Annotated[Path, typer.Option(help="output directory (config.json + model.safetensors)")],
-    epochs: Annotated[int, typer.Option(help="passes over the training draw per member")] = 60,
-    n_train: Annotated[int, typer.Option(help="emulator spectra to train on")] = 8000,
+    epochs: Annotated[int, typer.Option(help="passes over the training draw per member")] = 40,
+    n_train: Annotated[int, typer.Option(help="emulator spectra to train on")] = 4000,
     members: Annotated[int, typer.Option(help="ensemble members")] = 3,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
@@ -71,7 +71,7 @@ def stellar_cmd(
 def fit_cmd(
     path: Annotated[Path, typer.Argument(help="an APOGEE npz spectrum (apogee_combined_*.npz "
                                               "or apogee_visits_*.npz) or a folder of them")],
-    steps: Annotated[int, typer.Option(help="MCMC steps per walker")] = 1500,
+    steps: Annotated[int, typer.Option(help="MCMC steps per walker")] = 300,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Posterior of the emulator labels of APOGEE spectra (The Payne emulator x a per-chip
@@ -83,5 +83,5 @@ def fit_cmd(
     from skyfm.models.stellar_labels import posterior_fit
 
     for spec in read(path):
-        res = posterior_fit(spec, n_steps=steps, burn=min(500, steps // 3), seed=seed)
+        res = posterior_fit(spec, n_steps=steps, burn=steps // 3, seed=seed)
         typer.echo(json.dumps({"object_id": spec.object_id, **res}))

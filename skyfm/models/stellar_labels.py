@@ -35,12 +35,14 @@ class StellarLabelConfig:
     n_components: int = 96
     hidden: int = 256
     n_members: int = 3
-    epochs: int = 60
+    epochs: int = 40
     batch_size: int = 256
     lr: float = 2e-3
-    n_train: int = 8000
-    n_val: int = 1000
+    n_train: int = 4000
+    n_val: int = 2000
     snr_range: tuple = (20.0, 200.0)
+    noise_bank: int = 4          # projected noise realisations per training spectrum
+    calibration_bins: int = 4    # S/N bins of the validation draw for the sigma scale
     seed: int = 0
     threads: int = 2
 
@@ -125,8 +127,17 @@ class StellarLabelNet:
         var = np.stack([np.exp(np.clip(o[:, L:], -20, 10)) for o in outs])
         mu = mus.mean(0)
         v = var.mean(0) + mus.var(0)  # the ensemble's mixture variance
-        sd = np.sqrt(v) * self.sigma_scale
+        sd = np.sqrt(v) * self._scale(X)
         return mu * self.y_scale + self.y_center, sd * self.y_scale
+
+    def _scale(self, X: np.ndarray) -> np.ndarray:
+        """(N, L) calibration factor of each object's sigma (from its log S/N)."""
+        S = np.atleast_2d(self.sigma_scale)
+        if S.shape[0] == 1 or not len(getattr(self, "sigma_snr", ())):
+            return np.broadcast_to(S[0], (len(X), S.shape[1]))
+        log_snr = X[:, -1] * self.x_scale[-1] + self.x_center[-1]
+        return np.column_stack([np.interp(log_snr, self.sigma_snr, S[:, j])
+                                for j in range(S.shape[1])])
 
     def predict(self, specs: Sequence) -> tuple[np.ndarray, np.ndarray]:
         """(labels (N, 5), 1-σ uncertainties (N, 5)) in the units of
@@ -157,15 +168,19 @@ class StellarLabelNet:
         fv = emu(yv)
         fv = (fv + np.abs(fv) / sv[:, None] * rng.standard_normal(fv.shape)).astype(np.float32)
         net = cls(c, emu.wavelength, pca.mean_, pca.components_, 0.0, 1.0,
-                  y.mean(0), y.std(0), np.ones(y.shape[1]), [])
+                  y.mean(0), y.std(0), np.ones((1, y.shape[1])), [])
         clean_c = (clean - net.mean) @ net.components.T
-        # the noise of a draw, projected: (|f| / snr * N(0, 1)) @ V^T, made fresh every epoch
+        # noise of a draw at S/N s, projected: (|f| N(0, 1) @ V^T) / s. A bank of
+        # ``noise_bank`` projected realisations is made once; every epoch picks one per
+        # spectrum and a fresh S/N, so the network sees new noise levels and patterns
         absf = np.abs(clean)
+        bank = np.stack([(absf * rng.standard_normal(absf.shape, dtype=np.float32))
+                         @ net.components.T for _ in range(c.noise_bank)])
 
         def draw():
             s = _snrs(c.n_train, *c.snr_range, rng).astype(np.float32)
-            noise = (absf / s[:, None]) * rng.standard_normal(absf.shape, dtype=np.float32)
-            return np.column_stack([clean_c + noise @ net.components.T, np.log(s)])
+            pick = bank[rng.integers(0, c.noise_bank, c.n_train), np.arange(c.n_train)]
+            return np.column_stack([clean_c + pick / s[:, None], np.log(s)])
 
         X0 = draw()
         net.x_center, net.x_scale = X0.mean(0), X0.std(0) + 1e-6
@@ -190,18 +205,26 @@ class StellarLabelNet:
                     loss.backward()
                     opt.step()
                     sched.step()
-                    tot += float(loss) * len(b)
+                    tot += float(loss.detach()) * len(b)
                 if (epoch + 1) % 20 == 0 or epoch + 1 == c.epochs:
                     log(f"member {m + 1}/{c.n_members} epoch {epoch + 1}/{c.epochs}: "
                         f"NLL {tot / c.n_train:.3f}")
             model.eval()
             net.members.append(model)
-        # calibration on the validation draw: scale each label's sigma to unit z variance
+        # calibration on the validation draw: per label and S/N bin, the factor that gives the
+        # standardised errors unit variance (interpolated in log S/N between bin centres)
+        net.sigma_snr = np.zeros(0)
         mu, sd = net.predict_features(net._project(fv, sv))
-        z = (mu - yv) / sd
-        net.sigma_scale = np.sqrt(np.mean(z ** 2, axis=0))
-        log("sigma scale per label (validation): " + ", ".join(f"{v:.2f}"
-                                                                for v in net.sigma_scale))
+        z2 = ((mu - yv) / sd) ** 2
+        edges = np.quantile(np.log(sv), np.linspace(0, 1, c.calibration_bins + 1))
+        b = np.clip(np.searchsorted(edges, np.log(sv), side="right") - 1, 0,
+                    c.calibration_bins - 1)
+        net.sigma_snr = np.array([np.log(sv[b == k]).mean() for k in range(c.calibration_bins)])
+        net.sigma_scale = np.array([np.sqrt(z2[b == k].mean(0))
+                                    for k in range(c.calibration_bins)])
+        log("sigma scale per S/N bin (rows) and label (validation):\n" + "\n".join(
+            f"  S/N {np.exp(t):6.1f}: " + ", ".join(f"{v:.2f}" for v in row)
+            for t, row in zip(net.sigma_snr, net.sigma_scale)))
         return net
 
     # -- persistence (no pickle) -----------------------------------------------------------
@@ -215,7 +238,8 @@ class StellarLabelNet:
         arrays = {"wavelength": self.wavelength, "mean": self.mean,
                   "components": self.components, "x_center": self.x_center,
                   "x_scale": self.x_scale, "y_center": self.y_center, "y_scale": self.y_scale,
-                  "sigma_scale": self.sigma_scale}
+                  "sigma_scale": np.atleast_2d(self.sigma_scale),
+                  "sigma_snr": np.asarray(getattr(self, "sigma_snr", np.zeros(0)), float)}
         for m, model in enumerate(self.members):
             for k, v in model.state_dict().items():
                 arrays[f"member{m}.{k}"] = v.detach().cpu().numpy()
@@ -239,12 +263,14 @@ class StellarLabelNet:
             model.load_state_dict({k.split(".", 1)[1]: torch.as_tensor(v) for k, v in a.items()
                                    if k.startswith(f"member{m}.")})
             members.append(model.eval())
-        return cls(c, a["wavelength"], a["mean"], a["components"], a["x_center"], a["x_scale"],
-                   a["y_center"], a["y_scale"], a["sigma_scale"], members)
+        net = cls(c, a["wavelength"], a["mean"], a["components"], a["x_center"], a["x_scale"],
+                  a["y_center"], a["y_scale"], a["sigma_scale"], members)
+        net.sigma_snr = a.get("sigma_snr", np.zeros(0))
+        return net
 
 
-def posterior_fit(spec, n_walkers: int = 32, n_steps: int = 1500, burn: int = 500,
-                  seed: int = 0, emulator=None) -> dict:
+def posterior_fit(spec, n_walkers: int = 16, n_steps: int = 300, burn: int = 100,
+                  seed: int = 0, n_init: int = 400, emulator=None) -> dict:
     """Posterior of the five emulator labels of one APOGEE spectrum (emcee).
 
     Model: ``emulator(labels) * continuum``, the continuum linear in wavelength within each
@@ -294,14 +320,13 @@ def posterior_fit(spec, n_walkers: int = 32, n_steps: int = 1500, burn: int = 50
 
     rng = np.random.default_rng(seed)
     # start around the best of a coarse random search inside the box
-    trial = lo + (hi - lo) * rng.uniform(0.05, 0.95, (400, lo.size))
+    trial = lo + (hi - lo) * rng.uniform(0.05, 0.95, (max(n_init, n_walkers), lo.size))
     lp = log_prob(trial)
     best = trial[np.argsort(lp)[-n_walkers:]]
     start = best + 1e-3 * (hi - lo) * rng.standard_normal(best.shape)
     start = np.clip(start, lo + 1e-6 * (hi - lo), hi - 1e-6 * (hi - lo))
-    sampler = emcee.EnsembleSampler(n_walkers, lo.size, log_prob, vectorize=True,
-                                    seed=seed)
-    sampler._random = np.random.mtrand.RandomState(seed)
+    sampler = emcee.EnsembleSampler(n_walkers, lo.size, log_prob, vectorize=True)
+    sampler.random_state = np.random.RandomState(seed).get_state()  # seeded moves
     sampler.run_mcmc(start, n_steps, progress=False)
     chain = sampler.get_chain(discard=burn, flat=True)
     q = np.percentile(chain, [16, 50, 84], axis=0)
@@ -311,4 +336,4 @@ def posterior_fit(spec, n_walkers: int = 32, n_steps: int = 1500, burn: int = 50
             "lower": dict(zip(LABEL_NAMES, q[0].tolist())),
             "upper": dict(zip(LABEL_NAMES, q[2].tolist())),
             "acceptance": float(np.mean(sampler.acceptance_fraction)),
-            "chi2_per_pixel": chi2, "n_pixels": int(ok.sum())}
+            "chi2_per_pixel": float(chi2), "n_pixels": int(ok.sum())}

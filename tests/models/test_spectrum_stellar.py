@@ -1,0 +1,87 @@
+"""Stellar labels with uncertainties from Payne-emulator spectra: the heteroscedastic ensemble
+(tiny config) and the emcee posterior fit. Needs the emulator data set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skyfm.errors import DataFormatError
+
+LABELS = ("teff", "logg", "fe_h", "alpha_fe", "vmacro")
+
+
+@pytest.fixture(scope="module")
+def emulator_data(request):
+    import os
+    from pathlib import Path
+
+    root = os.environ.get("SKYFM_DATA_DIR")
+    if not root or not (Path(root) / "spectra_payne_apogee_example").is_dir():
+        pytest.skip("needs the shared data set 'spectra_payne_apogee_example' (The Payne "
+                    "emulator) under SKYFM_DATA_DIR")
+    return Path(root) / "spectra_payne_apogee_example"
+
+
+@pytest.fixture(scope="module")
+def tiny_net(emulator_data):
+    import torch
+
+    from skyfm.models.stellar_labels import StellarLabelConfig, StellarLabelNet
+
+    cfg = StellarLabelConfig(n_components=8, hidden=16, n_members=2, epochs=3, batch_size=64,
+                             n_train=128, n_val=100, threads=1)
+    net = StellarLabelNet.train(cfg, log=lambda m: None)
+    torch.use_deterministic_algorithms(False)
+    return net
+
+
+def test_predicts_labels_with_positive_uncertainties_and_roundtrips(tiny_net, tmp_path):
+    from skyfm.models.stellar_labels import StellarLabelNet
+    from skyfm.sim.spectra import simulate_spectra
+
+    specs = list(simulate_spectra(6, seed=11, snr=(20, 200)))
+    mu, sd = tiny_net.predict(specs)
+    assert mu.shape == sd.shape == (6, 5)
+    assert np.isfinite(mu).all() and (sd > 0).all()
+    # S/N-dependent calibration: one scale per S/N bin and label
+    assert tiny_net.sigma_scale.shape == (4, 5) and tiny_net.sigma_snr.shape == (4,)
+    back = StellarLabelNet.load(tiny_net.save(tmp_path / "net"))
+    mu2, sd2 = back.predict(specs)
+    assert np.allclose(mu, mu2) and np.allclose(sd, sd2)
+
+
+def test_masked_pixels_do_not_change_the_estimate(tiny_net):
+    from skyfm.sim.spectra import simulate_spectra
+
+    s = simulate_spectra(1, seed=12, snr=100)[0]
+    mask = np.zeros(len(s), bool)
+    mask[1000:1100] = True
+    a = s._with(mask=mask)
+    f = s.flux.copy()
+    f[1000:1100] = 50.0  # garbage under the mask
+    b = s._with(flux=f, mask=mask)
+    assert np.allclose(tiny_net.predict([a])[0], tiny_net.predict([b])[0])
+
+
+def test_a_spectrum_off_the_apogee_grid_is_a_clear_error(tiny_net):
+    from skyfm.data.observations import Spectrum
+
+    s = Spectrum(np.linspace(15100, 17000, 500), np.ones(500), object_id="short")
+    with pytest.raises(DataFormatError, match="'short' has 500 pixels not on the APOGEE grid"):
+        tiny_net.predict([s])
+
+
+def test_posterior_fit_recovers_an_emulated_star(emulator_data):
+    from skyfm.models.stellar_labels import posterior_fit
+    from skyfm.sim.spectra import simulate_spectra
+
+    s = simulate_spectra(1, seed=5, snr=100)[0]
+    r = posterior_fit(s, n_walkers=12, n_steps=60, burn=30, n_init=200)
+    assert set(r["labels"]) == set(LABELS)
+    # a short chain (the real runs are longer), yet already near the truth
+    assert abs(r["labels"]["teff"] - s.meta["teff"]) < 500
+    assert r["lower"]["teff"] <= r["labels"]["teff"] <= r["upper"]["teff"]
+    assert 0.5 < r["chi2_per_pixel"] < 3
+    with pytest.raises(DataFormatError, match="only 0 usable pixels"):
+        posterior_fit(s._with(mask=np.ones(len(s), bool)), n_steps=2)
