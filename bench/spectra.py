@@ -80,7 +80,14 @@ def speed(args):
 
 
 def spex(args):
-    from skyfm.benchmarks.spectra import pca_trees, ridge, spex_labels, spex_type_benchmark, trees
+    from skyfm.benchmarks.spectra import (
+        hybrid_trees,
+        pca_trees,
+        ridge,
+        spex_labels,
+        spex_type_benchmark,
+        trees,
+    )
     from skyfm.models.spectrum_encoder import SpectrumEncoder, grid_spectra
 
     specs = read_spex()
@@ -94,8 +101,8 @@ def spex(args):
     methods = {"baseline: PCA-20 + trees": (g.flux, pca_trees()),
                "skyfm: embedding + ridge/logistic": (Z, ridge()),
                "skyfm: embedding + trees": (Z, trees()),
-               "skyfm: embedding + PCA-20 of flux, trees": (np.hstack([Z, g.flux]),
-                                                            pca_trees(40))}
+               "skyfm: embedding + PCA-20, trees": (np.hstack([Z, g.flux]),
+                                                    hybrid_trees(Z.shape[1]))}
     rows = spex_type_benchmark(methods, lab, repeats=args.repeats)
     print(table(rows, ["method", "labels", "subtype_mae", "class_macro_f1"]))
 

@@ -110,6 +110,20 @@ def _trees(Z, ys, yc, Zt, seed):
     return reg.predict(Zt), pc
 
 
+def hybrid_trees(n_first: int, n_components: int = 20, seed: int = 0) -> Method:
+    """Gradient-boosted trees on [the first ``n_first`` columns (an embedding) | PCA of the
+    remaining columns (the gridded spectrum)], the PCA fitted on the training rows."""
+    def run(X, ys, yc, Xt):
+        from sklearn.decomposition import PCA
+
+        k = min(n_components, len(X) - 1)
+        pca = PCA(k, random_state=seed).fit(X[:, n_first:])
+        Z = np.hstack([X[:, :n_first], pca.transform(X[:, n_first:])])
+        Zt = np.hstack([Xt[:, :n_first], pca.transform(Xt[:, n_first:])])
+        return _trees(Z, ys, yc, Zt, seed)
+    return run
+
+
 def trees(seed: int = 0) -> Method:
     """Gradient-boosted trees on the given vectors."""
     return lambda X, ys, yc, Xt: _trees(X, ys, yc, Xt, seed)

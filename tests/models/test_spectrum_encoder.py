@@ -179,3 +179,27 @@ def test_shipped_encoder_embeds_real_spex_and_desi(shared_data):
     assert {instrument_of(s) for s in desi} == {"desi"}
     z = enc.embed(spex + desi)
     assert z.shape == (len(spex) + len(desi), enc.embed_dim) and np.isfinite(z).all()
+
+
+def test_spex_benchmark_groups_sources_and_scores_each_budget():
+    from skyfm.benchmarks.spectra import SpexLabels, spex_type_benchmark
+
+    rng = np.random.default_rng(0)
+    n = 60
+    sub = rng.integers(0, 30, n).astype(float)
+    cls = np.array(["MLT"[int(s // 10)] for s in sub])
+    groups = np.repeat(np.arange(30), 2)  # two spectra per source
+    labels = SpexLabels(np.arange(n), cls, sub, groups.astype(str), {})
+    seen = []
+
+    def oracle(X, ys, yc, Xt):  # reads the truth from the test vectors; records the folds
+        seen.append((set(X[:, 1].astype(int)), set(Xt[:, 1].astype(int))))
+        return Xt[:, 0], np.array(["MLT"[int(s // 10)] for s in Xt[:, 0]])
+
+    X = np.column_stack([sub, groups])
+    rows = spex_type_benchmark({"oracle": (X, oracle)}, labels, n_labels=(20, None),
+                               n_folds=5, repeats=2)
+    assert [(r["labels"], r["subtype_mae"], r["class_macro_f1"]) for r in rows] == \
+        [(20, 0.0, 1.0), ("all", 0.0, 1.0)]
+    assert all(not (a & b) for a, b in seen)  # no source on both sides of a fold
+    assert len(seen) == 5 * 2 + 5
