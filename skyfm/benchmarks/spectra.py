@@ -88,7 +88,6 @@ def pca_trees(n_components: int = 20, seed: int = 0) -> Method:
     """The classical baseline: PCA of the gridded spectrum + gradient-boosted trees."""
     def run(X, ys, yc, Xt):
         from sklearn.decomposition import PCA
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
         k = min(n_components, len(X) - 1)
         pca = PCA(k, random_state=seed).fit(X)
@@ -101,7 +100,7 @@ def _trees(Z, ys, yc, Zt, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     small = len(Z) < 100
-    kw = dict(random_state=seed, min_samples_leaf=3 if small else 20)
+    kw = {"random_state": seed, "min_samples_leaf": 3 if small else 20}
     reg = HistGradientBoostingRegressor(**kw).fit(Z, ys)
     if len(np.unique(yc)) < 2:
         pc = np.full(len(Zt), yc[0])
@@ -172,5 +171,5 @@ def spex_type_benchmark(vectors: dict[str, tuple[np.ndarray, Method]], labels: S
                 ms = [_metrics(labels.subtype[t], ps, labels.cls[t], pc) for t, ps, pc in scores]
                 m = {key: float(np.mean([x[key] for x in ms])) for key in ms[0]}
             rows.append({"method": name, "labels": "all" if budget is None else budget,
-                         "n_spectra": int(len(labels.index)), **m})
+                         "n_spectra": len(labels.index), **m})
     return rows

@@ -272,7 +272,7 @@ def chunk_mask(valid: np.ndarray, fraction: float, chunks: int,
     """Hide ``chunks`` contiguous runs covering ``fraction`` of each row's pixels."""
     N, P = valid.shape
     hide = np.zeros((N, P), bool)
-    width = max(1, int(round(fraction * P / chunks)))
+    width = max(1, round(fraction * P / chunks))
     starts = rng.integers(0, max(1, P - width), size=(N, chunks))
     for i in range(N):
         for s in starts[i]:

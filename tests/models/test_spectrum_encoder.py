@@ -172,7 +172,7 @@ def test_shipped_encoder_embeds_real_spex_and_desi(shared_data):
         warnings.simplefilter("ignore")
         spex = [s for f in files for s in read_spex(f)]
         desi_dir = shared_data("spectra_desi_edr_specutils_testdata")
-        desi = [s for s in read_desi_file(sorted(desi_dir.glob("coadd-*.fits"))[0])
+        desi = [s for s in read_desi_file(min(desi_dir.glob("coadd-*.fits")))
                 if (~s.mask).sum() > 10]
     enc = SpectrumEncoder.from_pretrained("skyfm-spec-base")
     assert {instrument_of(s) for s in spex} == {"spex"}
