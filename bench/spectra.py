@@ -3,6 +3,7 @@
     python bench/spectra.py speed    [--n 1000]      # spectra/s embedded + peak memory, PCA beside
     python bench/spectra.py spex     [--repeats 5]   # SpeX M/L/T class + subtype, 20 / all labels
     python bench/spectra.py stellar  [--model DIR]   # emulator labels vs S/N, coverage; real APOGEE
+    python bench/spectra.py clip                     # spectrum <-> labels retrieval, zero-shot
 
 ``speed``: the shipped skyfm-spec-base encoder (``SpectrumEncoderEmbedder``) and the
 ``SpectrumPCABaseline`` fit + transform the same real SpeX spectra; wall time and the growth of
@@ -141,6 +142,32 @@ def stellar(args):
     print(table(out, list(out[0])))
 
 
+def clip(args):
+    from skyfm.models.spectrum_clip import ClipConfig, SpecLabelClip, recall_at_k
+    from skyfm.models.stellar_labels import StellarLabelNet
+    from skyfm.sim.spectra import DEFAULT_LABEL_RANGES, simulate_spectra
+
+    net = StellarLabelNet.load(args.model)
+    model = SpecLabelClip.train(net, ClipConfig(epochs=args.epochs))
+    te = list(simulate_spectra(args.n, seed=650, snr=(20.0, 200.0)))
+    y = np.array([[s.meta["labels"][k] for k in LABELS] for s in te])
+    Zs, Zl = model.embed_spectra(te), model.embed_labels(y)
+    rows = [{"query": "labels -> spectra", **recall_at_k(Zl @ Zs.T)},
+            {"query": "spectrum -> labels", **recall_at_k(Zs @ Zl.T)}]
+    print(f"{args.n} test spectra (seed 650, S/N 20-200); chance recall@10 = {10 / args.n:.3f}")
+    print(table(rows, list(rows[0])))
+    rng = np.random.default_rng(651)
+    bank = np.column_stack([rng.uniform(*DEFAULT_LABEL_RANGES[k], 20000) for k in LABELS])
+    zs = model.zero_shot(Zs, bank)
+    mu, _ = net.predict(te)
+    out = [{"estimate": name, **{k: float(np.mean(np.abs(p[:, j] - y[:, j])))
+                                 for j, k in enumerate(LABELS)}}
+           for name, p in (("zero-shot (CLIP + 20,000 random label vectors)", zs),
+                           ("stellar-label network (supervised)", mu))]
+    print("mean absolute error")
+    print(table(out, list(out[0])))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -153,8 +180,12 @@ def main():
     p.add_argument("--model", default="skyfm/models/weights/skyfm-stellar-payne")
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--steps", type=int, default=300)
+    p = sub.add_parser("clip")
+    p.add_argument("--model", default="skyfm/models/weights/skyfm-stellar-payne")
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--epochs", type=int, default=60)
     a = ap.parse_args()
-    {"speed": speed, "spex": spex, "stellar": stellar}[a.cmd](a)
+    {"speed": speed, "spex": spex, "stellar": stellar, "clip": clip}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -85,3 +85,31 @@ def test_posterior_fit_recovers_an_emulated_star(emulator_data):
     assert 0.5 < r["chi2_per_pixel"] < 3
     with pytest.raises(DataFormatError, match="only 0 usable pixels"):
         posterior_fit(s._with(mask=np.ones(len(s), bool)), n_steps=2)
+
+
+def test_recall_at_k_counts_the_own_item_within_the_top_k():
+    from skyfm.models.spectrum_clip import recall_at_k
+
+    sim = np.array([[0.9, 0.1, 0.0],    # own first
+                    [0.8, 0.5, 0.1],    # own second
+                    [0.7, 0.6, 0.2]])   # own third
+    assert recall_at_k(sim, ks=(1, 2, 3)) == {"recall@1": 1 / 3, "recall@2": 2 / 3,
+                                              "recall@3": 1.0}
+
+
+def test_clip_towers_embed_on_the_unit_sphere_and_zero_shot_stays_in_the_bank(tiny_net):
+    from skyfm.models.spectrum_clip import ClipConfig, SpecLabelClip
+    from skyfm.sim.spectra import simulate_spectra
+
+    model = SpecLabelClip.train(tiny_net, ClipConfig(dim=8, hidden=16, epochs=2, n_train=128,
+                                                     threads=1), log=lambda m: None)
+    specs = list(simulate_spectra(5, seed=13, snr=50))
+    zs = model.embed_spectra(specs)
+    y = np.array([[s.meta[k] for k in LABELS] for s in specs])
+    zl = model.embed_labels(y)
+    assert zs.shape == zl.shape == (5, 8)
+    assert np.allclose(np.linalg.norm(zs, axis=1), 1, atol=1e-5)
+    bank = y[[0, 1, 2]]
+    est = model.zero_shot(zs, bank, top=2)
+    assert est.shape == (5, 5)
+    assert (est >= bank.min(0) - 1e-9).all() and (est <= bank.max(0) + 1e-9).all()
