@@ -113,3 +113,19 @@ def test_clip_towers_embed_on_the_unit_sphere_and_zero_shot_stays_in_the_bank(ti
     est = model.zero_shot(zs, bank, top=2)
     assert est.shape == (5, 5)
     assert (est >= bank.min(0) - 1e-9).all() and (est <= bank.max(0) + 1e-9).all()
+
+
+def test_cli_fit_prints_one_json_line_per_real_apogee_spectrum(emulator_data):
+    import json
+
+    from typer.testing import CliRunner
+
+    from skyfm.cli import _register, app
+
+    _register()
+    f = emulator_data / "apogee_combined_2M13012770+5754582.npz"
+    res = CliRunner().invoke(app, ["spectra", "fit", str(f), "--steps", "4"])
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in res.output.splitlines() if x.startswith("{")]
+    assert [x["object_id"] for x in lines] == ["2M13012770+5754582"]
+    assert set(lines[0]["labels"]) == set(LABELS) and lines[0]["n_pixels"] > 6000
