@@ -37,6 +37,7 @@ def _register() -> None:
         select_cmd,
         serve_cmd,
         sim_cmd,
+        spectra_cmd,
     )
 
 

@@ -152,7 +152,9 @@ register_modality(
 register_modality(
     "spectrum", observation_types=("skyfm.data.observations:Spectrum",),
     embedder="skyfm.models.spectrum:SpectrumPCABaseline",
-    description="spectra: PCA on a common log-wavelength grid (baseline, no trained model)")
+    encoder="skyfm.models.spectrum_encoder:SpectrumEncoder",
+    description="spectra: PCA on a common log-wavelength grid (baseline, no trained model); "
+                "the pretrained skyfm-spec-base encoder is SpectrumEncoderEmbedder")
 register_modality(
     "image", observation_types=("skyfm.data.observations:Image",),
     embedder="skyfm.models.image:ImageMorphologyBaseline",

@@ -1,0 +1,175 @@
+"""Real labelled spectra: SpeX prism spectral types (M/L/T class and numeric subtype).
+
+The SPLAT library's ``SPEX_TYPE`` strings are parsed by :func:`parse_spex_type` (M0 = 0 …
+L0 = 10 … T9 = 29; a trailing ``:`` — an uncertain type — is kept as the type; subdwarfs,
+``G`` and other strings are left out and counted). Spectra of one source share its
+``SOURCE_KEY``: the folds are grouped by source, so no star is both trained and tested on.
+
+Each method is scored in the same folds: the classical baseline (PCA of the gridded,
+median-normalised spectrum + gradient-boosted trees) and skyfm (the pretrained encoder's
+embedding + a head). "20 labels" draws 20 training spectra from the training folds (seeded,
+``repeats`` draws per fold), "all" uses every training spectrum.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CLASSES", "SpexLabels", "parse_spex_type", "spex_labels", "spex_type_benchmark"]
+
+CLASSES = ("M", "L", "T")
+_TYPE = re.compile(r"^([MLT])(\d(?:\.\d+)?):?$")
+
+
+def parse_spex_type(text) -> tuple[str, float] | None:
+    """(class, numeric subtype M0 = 0 … L0 = 10 … T9 = 29) of a SpeX type such as ``L5.0`` or
+    ``M8.0:``; ``None`` for anything else (``sdM…``, ``G``, empty)."""
+    m = _TYPE.match(str(text).strip())
+    if m is None:
+        return None
+    cls, sub = m.group(1), float(m.group(2))
+    return cls, 10.0 * CLASSES.index(cls) + sub
+
+
+@dataclass
+class SpexLabels:
+    index: np.ndarray      # positions in the spectra list
+    cls: np.ndarray        # 'M' / 'L' / 'T'
+    subtype: np.ndarray    # float
+    groups: np.ndarray     # SOURCE_KEY (or object id)
+    skipped: Counter       # label text -> count of spectra left out
+
+
+def spex_labels(specs: Sequence) -> SpexLabels:
+    """The parseable spectral types of SpeX spectra (``label`` = ``SPEX_TYPE``)."""
+    idx, cls, sub, grp = [], [], [], []
+    skipped: Counter = Counter()
+    for i, s in enumerate(specs):
+        p = parse_spex_type(s.label) if s.label is not None else None
+        if p is None:
+            skipped[str(s.label)] += 1
+            continue
+        idx.append(i)
+        cls.append(p[0])
+        sub.append(p[1])
+        grp.append(str((s.meta or {}).get("SOURCE_KEY", s.object_id)))
+    return SpexLabels(np.array(idx, int), np.array(cls), np.array(sub, float), np.array(grp),
+                      skipped)
+
+
+def _folds(groups: np.ndarray, n_folds: int, seed: int):
+    from sklearn.model_selection import GroupKFold
+
+    rng = np.random.default_rng(seed)
+    uniq = np.unique(groups)
+    perm = dict(zip(uniq, rng.permutation(uniq.size)))
+    g = np.array([perm[v] for v in groups])  # shuffled group ids -> seeded, balanced folds
+    return list(GroupKFold(n_folds).split(np.zeros(len(groups)), groups=g))
+
+
+def _metrics(y_sub, p_sub, y_cls, p_cls) -> dict:
+    from sklearn.metrics import f1_score
+
+    return {"subtype_mae": float(np.mean(np.abs(y_sub - p_sub))),
+            "class_macro_f1": float(f1_score(y_cls, p_cls, labels=list(CLASSES),
+                                             average="macro", zero_division=0))}
+
+
+#: a method: (train X, train subtype, train class, test X) -> (pred subtype, pred class)
+Method = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def pca_trees(n_components: int = 20, seed: int = 0) -> Method:
+    """The classical baseline: PCA of the gridded spectrum + gradient-boosted trees."""
+    def run(X, ys, yc, Xt):
+        from sklearn.decomposition import PCA
+
+        k = min(n_components, len(X) - 1)
+        pca = PCA(k, random_state=seed).fit(X)
+        Z, Zt = pca.transform(X), pca.transform(Xt)
+        return _trees(Z, ys, yc, Zt, seed)
+    return run
+
+
+def _trees(Z, ys, yc, Zt, seed):
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    small = len(Z) < 100
+    kw = {"random_state": seed, "min_samples_leaf": 3 if small else 20}
+    reg = HistGradientBoostingRegressor(**kw).fit(Z, ys)
+    if len(np.unique(yc)) < 2:
+        pc = np.full(len(Zt), yc[0])
+    else:
+        pc = HistGradientBoostingClassifier(**kw).fit(Z, yc).predict(Zt)
+    return reg.predict(Zt), pc
+
+
+def hybrid_trees(n_first: int, n_components: int = 20, seed: int = 0) -> Method:
+    """Gradient-boosted trees on [the first ``n_first`` columns (an embedding) | PCA of the
+    remaining columns (the gridded spectrum)], the PCA fitted on the training rows."""
+    def run(X, ys, yc, Xt):
+        from sklearn.decomposition import PCA
+
+        k = min(n_components, len(X) - 1)
+        pca = PCA(k, random_state=seed).fit(X[:, n_first:])
+        Z = np.hstack([X[:, :n_first], pca.transform(X[:, n_first:])])
+        Zt = np.hstack([Xt[:, :n_first], pca.transform(Xt[:, n_first:])])
+        return _trees(Z, ys, yc, Zt, seed)
+    return run
+
+
+def trees(seed: int = 0) -> Method:
+    """Gradient-boosted trees on the given vectors."""
+    return lambda X, ys, yc, Xt: _trees(X, ys, yc, Xt, seed)
+
+
+def ridge() -> Method:
+    """Standardised vectors -> ridge regression (subtype) and logistic regression (class),
+    regularisation chosen by internal cross-validation."""
+    def run(X, ys, yc, Xt):
+        from sklearn.linear_model import LogisticRegression, RidgeCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        reg = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-3, 3, 13)))
+        p = reg.fit(X, ys).predict(Xt)
+        if len(np.unique(yc)) < 2:
+            return p, np.full(len(Xt), yc[0])
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+        return p, clf.fit(X, yc).predict(Xt)
+    return run
+
+
+def spex_type_benchmark(vectors: dict[str, tuple[np.ndarray, Method]], labels: SpexLabels,
+                        n_labels: Sequence[int | None] = (20, None), n_folds: int = 5,
+                        repeats: int = 5, seed: int = 0) -> list[dict]:
+    """One row per (method, label budget): subtype MAE and class macro-F1 over the grouped
+    folds (``vectors[name] = (X for labels.index rows, method)``); with a budget, the mean
+    over ``repeats`` seeded draws of that many training spectra per fold."""
+    folds = _folds(labels.groups, n_folds, seed)
+    rows = []
+    for budget in n_labels:
+        for name, (X, method) in vectors.items():
+            scores = []
+            for k, (tr, te) in enumerate(folds):
+                draws = [tr] if budget is None else [
+                    np.random.default_rng([seed, k, r]).choice(tr, size=budget, replace=False)
+                    for r in range(repeats)]
+                for d in draws:
+                    ps, pc = method(X[d], labels.subtype[d], labels.cls[d], X[te])
+                    scores.append((te, ps, pc))
+            if budget is None:  # every spectrum predicted once: pooled metrics
+                te = np.concatenate([s[0] for s in scores])
+                m = _metrics(labels.subtype[te], np.concatenate([s[1] for s in scores]),
+                             labels.cls[te], np.concatenate([s[2] for s in scores]))
+            else:
+                ms = [_metrics(labels.subtype[t], ps, labels.cls[t], pc) for t, ps, pc in scores]
+                m = {key: float(np.mean([x[key] for x in ms])) for key in ms[0]}
+            rows.append({"method": name, "labels": "all" if budget is None else budget,
+                         "n_spectra": len(labels.index), **m})
+    return rows
