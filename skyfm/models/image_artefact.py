@@ -13,16 +13,15 @@ It reads 8-bit colour cutouts (3 bands, values 0..255, as JPEG/PNG give them); o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+from skyfm.models.weights_io import WEIGHTS_DIR, load_weights, save_weights  # noqa: F401
 
 __all__ = ["ArtefactHead", "ArtefactHeadConfig", "ArtefactNet", "colour_stamp"]
 
@@ -79,37 +78,16 @@ class ArtefactHead:
     @classmethod
     def from_pretrained(cls, name_or_dir: str | Path = "skyfm-image-artefact") -> ArtefactHead:
         """A shipped head by name (``skyfm/models/weights/NAME``) or from a directory."""
-        from safetensors.torch import load_file
-
-        from skyfm.errors import DataNotFoundError
-
-        path = WEIGHTS_DIR / str(name_or_dir)
-        if not (path / "config.json").is_file():
-            path = Path(name_or_dir)
-        if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
-            raise DataNotFoundError(f"no artefact head {str(name_or_dir)!r}: neither a shipped "
-                                    "name nor a directory with config.json and "
-                                    "model.safetensors (make one with `skyfm train artefacts`)")
-        raw = json.loads((path / "config.json").read_text())
-        names = {f.name for f in fields(ArtefactHeadConfig)}
-        config = ArtefactHeadConfig(**{k: v for k, v in raw.items() if k in names})
+        config, state = load_weights(name_or_dir, ArtefactHeadConfig, "artefact head",
+                                     "make one with `skyfm train artefacts`")
         net = ArtefactNet(config)
-        net.load_state_dict(load_file(str(path / "model.safetensors")))
+        net.load_state_dict(state)
         return cls(config, net)
 
     def save_pretrained(self, directory: str | Path, extra: dict | None = None) -> Path:
         """Write ``config.json`` and ``model.safetensors`` (no pickle) to ``directory``."""
-        from safetensors.torch import save_file
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        cfg = asdict(self.config) | {"architecture": "skyfm-image-artefact CNN"}
-        if extra:
-            cfg["training"] = extra
-        (d / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        save_file(state, str(d / "model.safetensors"))
-        return d
+        return save_weights(directory, self.config, self.net,
+                            architecture="skyfm-image-artefact CNN", extra=extra)
 
     @torch.no_grad()
     def predict_stamps(self, stamps: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -21,10 +21,9 @@ output, the masked mean of the point outputs and that head's class log-probabili
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +33,7 @@ from torch import nn
 
 from skyfm.models import lightcurve_tokens as tok
 from skyfm.models.base import Encoder
-
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+from skyfm.models.weights_io import WEIGHTS_DIR, load_weights, save_weights  # noqa: F401
 
 
 @dataclass
@@ -253,40 +251,17 @@ class LightCurveEncoder(Encoder):
     def from_pretrained(cls, name_or_dir: str | Path = "skyfm-lc-base",
                         device: str = "cpu") -> LightCurveEncoder:
         """Load a shipped model by name (``skyfm/models/weights/NAME``) or from a directory."""
-        from safetensors.torch import load_file
-
-        from skyfm.errors import DataNotFoundError
-
-        path = WEIGHTS_DIR / str(name_or_dir)
-        if not (path / "config.json").is_file():
-            path = Path(name_or_dir)
-        if not (path / "config.json").is_file():
-            shipped = sorted(p.name for p in WEIGHTS_DIR.glob("*") if p.is_dir())
-            raise DataNotFoundError(f"no light-curve model {str(name_or_dir)!r}: neither a shipped "
-                                    f"name ({', '.join(shipped) or 'none shipped'}) nor a directory "
-                                    "with config.json and model.safetensors")
-        raw = json.loads((path / "config.json").read_text())
-        names = {f.name for f in fields(LightCurveConfig)}
-        config = LightCurveConfig(**{k: v for k, v in raw.items() if k in names})
+        config, state = load_weights(name_or_dir, LightCurveConfig, "light-curve model")
         model = LightCurveModel(config)
-        model.load_state_dict(load_file(str(path / "model.safetensors")))
+        model.load_state_dict(state)
         return cls(config, model, device)
 
     def save_pretrained(self, directory: str | Path, extra: dict | None = None) -> Path:
         """Write ``config.json`` and ``model.safetensors`` to ``directory``."""
-        from safetensors.torch import save_file
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        cfg = asdict(self.config)
-        cfg["architecture"] = "skyfm-lc transformer"
-        cfg["embed_dim"] = self.config.embed_dim
-        if extra:
-            cfg["training"] = extra
-        (d / "config.json").write_text(json.dumps(cfg, indent=2))
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-        save_file(state, str(d / "model.safetensors"))
-        return d
+        return save_weights(directory, self.config, self.model,
+                            architecture="skyfm-lc transformer",
+                            more={"embed_dim": self.config.embed_dim}, extra=extra,
+                            trailing_newline=False)
 
     # -- inference ----------------------------------------------------------
     @property

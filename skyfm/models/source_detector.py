@@ -15,8 +15,7 @@ by :mod:`skyfm.train.detector`.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+from skyfm.models.weights_io import WEIGHTS_DIR, load_weights, save_weights  # noqa: F401
 
 __all__ = ["SourceDetector", "SourceDetectorConfig", "SourceDetectorNet"]
 
@@ -69,37 +68,16 @@ class SourceDetector:
     @classmethod
     def from_pretrained(cls, name_or_dir: str | Path = "skyfm-detect-twin") -> SourceDetector:
         """A shipped detector by name (``skyfm/models/weights/NAME``) or from a directory."""
-        from safetensors.torch import load_file
-
-        from skyfm.errors import DataNotFoundError
-
-        path = WEIGHTS_DIR / str(name_or_dir)
-        if not (path / "config.json").is_file():
-            path = Path(name_or_dir)
-        if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
-            raise DataNotFoundError(f"no source detector {str(name_or_dir)!r}: neither a shipped "
-                                    "name nor a directory with config.json and "
-                                    "model.safetensors (make one with `skyfm train detector`)")
-        raw = json.loads((path / "config.json").read_text())
-        names = {f.name for f in fields(SourceDetectorConfig)}
-        config = SourceDetectorConfig(**{k: v for k, v in raw.items() if k in names})
+        config, state = load_weights(name_or_dir, SourceDetectorConfig, "source detector",
+                                     "make one with `skyfm train detector`")
         net = SourceDetectorNet(config)
-        net.load_state_dict(load_file(str(path / "model.safetensors")))
+        net.load_state_dict(state)
         return cls(config, net)
 
     def save_pretrained(self, directory: str | Path, extra: dict | None = None) -> Path:
         """Write ``config.json`` and ``model.safetensors`` (no pickle) to ``directory``."""
-        from safetensors.torch import save_file
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        cfg = asdict(self.config) | {"architecture": "skyfm-detect dilated CNN heat map"}
-        if extra:
-            cfg["training"] = extra
-        (d / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        save_file(state, str(d / "model.safetensors"))
-        return d
+        return save_weights(directory, self.config, self.net,
+                            architecture="skyfm-detect dilated CNN heat map", extra=extra)
 
     def inputs(self, snr: np.ndarray) -> torch.Tensor:
         """(1, 1, H, W) network input of a noise-normalised image (NaN/inf -> 0)."""

@@ -21,9 +21,8 @@ embeddings. No labels are used.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +31,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from skyfm.models.base import Encoder
+from skyfm.models.weights_io import WEIGHTS_DIR, load_weights, save_weights  # noqa: F401
 
 __all__ = ["INSTRUMENTS", "Gridded", "SpectrumConfig", "SpectrumEncoder", "SpectrumModel",
            "grid_spectra", "instrument_of"]
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 #: instrument -> (blue end [Å], red end [Å], pixels) of its log-λ grid
 INSTRUMENTS: dict[str, tuple[float, float, int]] = {
     "spex": (6500.0, 25500.0, 256),
@@ -299,40 +298,17 @@ class SpectrumEncoder(Encoder):
     def from_pretrained(cls, name_or_dir: str | Path = "skyfm-spec-base",
                         device: str = "cpu") -> SpectrumEncoder:
         """Load a shipped model by name (``skyfm/models/weights/NAME``) or from a directory."""
-        from safetensors.torch import load_file
-
-        from skyfm.errors import DataNotFoundError
-
-        path = WEIGHTS_DIR / str(name_or_dir)
-        if not (path / "config.json").is_file():
-            path = Path(name_or_dir)
-        if not (path / "config.json").is_file() or not (path / "model.safetensors").is_file():
-            shipped = sorted(p.name for p in WEIGHTS_DIR.glob("*") if p.is_dir())
-            raise DataNotFoundError(f"no spectrum model {str(name_or_dir)!r}: neither a shipped "
-                                    f"name ({', '.join(shipped) or 'none shipped'}) nor a "
-                                    "directory with config.json and model.safetensors")
-        raw = json.loads((path / "config.json").read_text())
-        names = {f.name for f in fields(SpectrumConfig)}
-        config = SpectrumConfig(**{k: v for k, v in raw.items() if k in names})
+        config, state = load_weights(name_or_dir, SpectrumConfig, "spectrum model")
         model = SpectrumModel(config)
-        model.load_state_dict(load_file(str(path / "model.safetensors")))
+        model.load_state_dict(state)
         return cls(config, model, device)
 
     def save_pretrained(self, directory: str | Path, extra: dict | None = None) -> Path:
         """Write ``config.json`` and ``model.safetensors`` to ``directory``."""
-        from safetensors.torch import save_file
-
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        cfg = asdict(self.config)
-        cfg["architecture"] = "skyfm-spec dilated 1-D CNN"
-        cfg["embed_dim"] = self.config.embed_dim
-        if extra:
-            cfg["training"] = extra
-        (d / "config.json").write_text(json.dumps(cfg, indent=2))
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-        save_file(state, str(d / "model.safetensors"))
-        return d
+        return save_weights(directory, self.config, self.model,
+                            architecture="skyfm-spec dilated 1-D CNN",
+                            more={"embed_dim": self.config.embed_dim}, extra=extra,
+                            trailing_newline=False)
 
     @property
     def embed_dim(self) -> int:
