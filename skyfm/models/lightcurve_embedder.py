@@ -28,6 +28,7 @@ from skyfm.models.preprocessing import (
     scaler_from,
     signed_log,
 )
+from skyfm.models.weights_io import weights_ref
 
 __all__ = ["LightCurveEmbedder"]
 
@@ -324,7 +325,7 @@ class LightCurveEmbedder(Embedder):
                   "encoder_weight": self.encoder_weight, "batch_size": self.batch_size,
                   "clip": self.scaler_.clip, "encoder": None, "transient": bool(self.transient)}
         if self.model_ is not None:
-            params["encoder"] = _encoder_ref(str(self.encoder))
+            params["encoder"] = weights_ref(str(self.encoder))
             params["encoder_dim"] = int(self.z_scaler_.center_.shape[0])
             arrays |= scaler_arrays(self.z_scaler_, "encoder_scaler")
             if self.pca_ is not None:
@@ -360,18 +361,3 @@ class LightCurveEmbedder(Embedder):
                 emb.pca_ = pca_from(arrays, "encoder_pca")
         emb.uses_trained_model_ = emb.model_ is not None
         return emb
-
-
-def _encoder_ref(name: str) -> str:
-    """A shipped model's name as is; a directory as an absolute path."""
-    from pathlib import Path
-
-    try:
-        from skyfm.models.lightcurve import WEIGHTS_DIR
-
-        if (Path(WEIGHTS_DIR) / name / "config.json").is_file():
-            return name
-    except ImportError:
-        pass
-    p = Path(name)
-    return str(p.resolve()) if p.is_dir() else name

@@ -13,20 +13,9 @@ from skyfm.data.observations import Spectrum
 from skyfm.models.base import Embedder, Progress
 from skyfm.models.preprocessing import RobustScaler, scaler_arrays, scaler_from
 from skyfm.models.spectrum import FEATURES, SpectrumPCABaseline
+from skyfm.models.weights_io import weights_ref
 
 __all__ = ["SpectrumEncoderEmbedder"]
-
-
-def _encoder_ref(name: str) -> str:
-    """A shipped model's name as is; a directory as an absolute path."""
-    from pathlib import Path
-
-    from skyfm.models.spectrum_encoder import WEIGHTS_DIR
-
-    if (Path(WEIGHTS_DIR) / name / "config.json").is_file():
-        return name
-    p = Path(name)
-    return str(p.resolve()) if p.is_dir() else name
 
 
 class SpectrumEncoderEmbedder(Embedder):
@@ -101,7 +90,7 @@ class SpectrumEncoderEmbedder(Embedder):
     def get_state(self):
         self.check_fitted()
         bp, ba = self.baseline_.get_state()
-        params = {"encoder": _encoder_ref(str(self.encoder)), "batch_size": self.batch_size,
+        params = {"encoder": weights_ref(str(self.encoder)), "batch_size": self.batch_size,
                   "encoder_dim": int(self.model_.embed_dim), "clip": self.scaler_.clip,
                   "baseline": bp}
         arrays = scaler_arrays(self.scaler_, "encoder_scaler")

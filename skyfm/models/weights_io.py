@@ -14,12 +14,23 @@ from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
-__all__ = ["WEIGHTS_DIR", "load_weights", "resolve_weights", "save_weights", "shipped_models"]
+__all__ = ["WEIGHTS_DIR", "load_weights", "resolve_weights", "save_weights", "shipped_models",
+           "weights_ref"]
 
 
 def shipped_models() -> list[str]:
     """Names of the models shipped with skyfm."""
     return sorted(p.name for p in WEIGHTS_DIR.glob("*") if p.is_dir())
+
+
+def weights_ref(name_or_dir) -> str:
+    """How a saved run refers to a model: a shipped name as is, a directory as an absolute path
+    (so the run still finds it from another working directory)."""
+    name = str(name_or_dir)
+    if (WEIGHTS_DIR / name / "config.json").is_file():
+        return name
+    p = Path(name)
+    return str(p.resolve()) if p.is_dir() else name
 
 
 def resolve_weights(name_or_dir, what: str, hint: str = "") -> Path:
