@@ -608,12 +608,14 @@ class Catalog:
     """Catalogue rows: a pandas DataFrame of photometry/features, one row per object.
 
     ``id_column`` names the object id, ``label_column`` the label when known,
-    ``units`` maps column names to astropy unit strings.
+    ``target_columns`` other label-like columns (e.g. a spectroscopic redshift) that are
+    targets, never input features, ``units`` maps column names to astropy unit strings.
     """
 
     def __init__(self, table, *, id_column: str = "object_id", label_column: str | None = None,
                  units: dict[str, str] | None = None, provenance: Provenance | None = None,
-                 meta: dict | None = None, object_id: str | None = None):
+                 meta: dict | None = None, object_id: str | None = None,
+                 target_columns: Sequence[str] = ()):
         import pandas as pd
 
         self.provenance = provenance or Provenance()
@@ -632,6 +634,11 @@ class Catalog:
             raise DataFormatError("label column not in table", file=self.provenance.file,
                                   field=label_column, expected=f"one of {list(table.columns)}")
         self.label_column = label_column
+        missing = [c for c in target_columns if c not in table.columns]
+        if missing:
+            raise DataFormatError("target column not in table", file=self.provenance.file,
+                                  field=missing[0], expected=f"one of {list(table.columns)}")
+        self.target_columns = list(target_columns)
         self.units = dict(units or {})
         self.meta = dict(meta or {})
 
@@ -652,11 +659,12 @@ class Catalog:
 
     @property
     def feature_columns(self) -> list[str]:
-        """Numeric columns that describe the object: not the id, the label, other identifiers
-        (``*id``), sky position or survey bookkeeping (run, plate, MJD of the spectrum, ...)."""
+        """Numeric columns that describe the object: not the id, the label, the target columns,
+        other identifiers (``*id``), sky position or survey bookkeeping (run, plate, MJD of the
+        spectrum, ...)."""
         import pandas as pd
 
-        skip = {self.id_column, self.label_column}
+        skip = {self.id_column, self.label_column, *self.target_columns}
         return [c for c in self.table.columns
                 if c not in skip and not _is_bookkeeping(str(c))
                 and pd.api.types.is_numeric_dtype(self.table[c])]

@@ -233,11 +233,11 @@ def test_galaxyzoo_folder(tmp_path):
 def test_catalogs(tmp_path):
     (tmp_path / "magic04.data").write_text("1,2,3,4,5,6,7,8,9,10,g\n2,3,4,5,6,7,8,9,10,11,h\n")
     cat = read(tmp_path / "magic04.data")[0]
-    assert cat.table.columns[1] == "fLength" and cat.labels.tolist() == ["g", "h"]
+    assert cat.table.columns[1] == "fLength" and cat.labels.tolist() == ["gamma", "hadron"]
     with gzip.open(tmp_path / "LINEARattributesFinalApr2013.dat.gz", "wt") as fh:
         fh.write("# comment\n#  ra dec LCtype LINEARobjectID\n 1.0 2.0 1 77\n 3.0 4.0 2 78\n")
     lin = read(tmp_path / "LINEARattributesFinalApr2013.dat.gz")[0]
-    assert lin.object_ids.tolist() == ["77", "78"] and lin.labels.tolist() == [1, 2]
+    assert lin.object_ids.tolist() == ["77", "78"] and lin.labels.tolist() == ["RRab", "RRc"]
     with gzip.open(tmp_path / "LINEARattributesFinalApr2013.dat.gz", "wt") as fh:
         fh.write("#  ra dec LCtype LINEARobjectID\n 1.0 2.0 1\n")
     with pytest.raises(DataFormatError):
@@ -294,7 +294,7 @@ def test_htru2_with_and_without_header(tmp_path):
     (tmp_path / "b" / "HTRU_2.csv").write_text(header + rows)
     for d in ("a", "b"):
         cat = read(tmp_path / d / "HTRU_2.csv")[0]
-        assert len(cat) == 2 and cat.labels.tolist() == [0, 1]
+        assert len(cat) == 2 and cat.labels.tolist() == ["not_pulsar", "pulsar"]
         assert cat.table.columns[1] == "meanprof"
     (tmp_path / "b" / "HTRU_2.csv").write_text("x,y\n1,2\n")
     with pytest.raises(DataFormatError) as ei:

@@ -2,8 +2,12 @@
 
 CSV/Parquet (pandas/pyarrow), VOTable and FITS binary tables (astropy), whitespace ``.dat``
 tables with ``#`` comment headers (LINEAR), headerless CSVs with known column names (MAGIC,
-HTRU2). Known shared files get their id/label columns and units from :data:`KNOWN`; any other
-table is read with ``id_column=``/``label_column=``/``names=`` keywords.
+HTRU2). Known shared files get their id/label/target columns, label names and units from
+:data:`KNOWN`; any other table is read with ``id_column=``/``label_column=``/``names=`` keywords.
+
+A known file's coded labels are read as names (HTRU2 0/1 -> ``not_pulsar``/``pulsar``, MAGIC
+g/h -> ``gamma``/``hadron``, LINEAR 1..6 -> ``RRab``...); ``meta["label_names"]`` keeps the
+code -> name map. Target columns (SDSS ``redshift``) are labels too: never input features.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ HTRU2_COLUMNS = ["meanprof", "sd-prof", "exk-prof", "skewness-prof", "meandmsnr"
 # file-name pattern -> how to read it
 KNOWN = {
     r"^Skyserver_.*\.csv$": dict(survey="SDSS DR14", id_from=("plate", "mjd", "fiberid"),
-                                 label_column="class",
+                                 label_column="class", target_columns=("redshift",),
                                  units={"ra": "deg", "dec": "deg", **{b: "mag" for b in "ugriz"}}),
     r"^HTRU_2\.csv$": dict(survey="HTRU2", label_column="class", names=HTRU2_COLUMNS,
                            label_names={0: "not_pulsar", 1: "pulsar"}),
@@ -167,6 +171,25 @@ def read_table_any(p: Path, spec: dict):
     return df, units
 
 
+def _name_labels(col, names: dict[str, str], p: Path, field: str):
+    """A coded label column -> its names (missing values stay missing); a code the file's
+    spec does not name is an error, never guessed."""
+    def key(v):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return str(v)
+
+    present = col.notna()
+    codes = col[present].map(key)
+    unknown = sorted(set(codes) - set(names))
+    if unknown:
+        raise DataFormatError(f"unknown label code(s) {unknown[:5]}", file=p, field=field,
+                              expected=f"one of {sorted(names)} ({', '.join(names.values())})")
+    out = col.astype(object).where(present, None)
+    out[present] = codes.map(names)
+    return out
+
+
 def read_catalog(path, *, id_column: str | None = None, label_column: str | None = None,
                  names: list[str] | None = None, limit: int | None = None,
                  dataset: str | None = None, strict: bool = False) -> ObservationSet:
@@ -241,8 +264,9 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
             df.insert(0, row, [str(i) for i in range(len(df))])
             idc = row
     meta = {}
-    if spec.get("label_names"):
+    if spec.get("label_names") and lab is not None:
         meta["label_names"] = {str(k): v for k, v in spec["label_names"].items()}
+        df[lab] = _name_labels(df[lab], meta["label_names"], p, lab)
     num = df.select_dtypes("number")
     bad = ~np.isfinite(num.to_numpy(dtype=float)) & num.notna().to_numpy(dtype=bool)
     if bad.any():
@@ -252,9 +276,11 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
                                   expected="finite numbers (strict=True)")
         report.warnings.append(f"{p}: {int(bad.sum())} infinite value(s) kept as NaN")
         df[num.columns] = num.replace([np.inf, -np.inf], np.nan)
+    targets = [c for c in spec.get("target_columns", ()) if c in df.columns and c != lab]
     cat = Catalog(df, id_column=idc, label_column=lab, units=units,
                   provenance=Provenance(survey=spec.get("survey"), file=str(p),
-                                        reader="catalog", dataset=dataset), meta=meta)
+                                        reader="catalog", dataset=dataset), meta=meta,
+                  target_columns=targets)
     cat.object_id = p.name
     report.n_points = len(df)
     out = finish([cat], report)
