@@ -1,5 +1,6 @@
 """Benchmark: skyfm's catalogue models beside boosted trees on the real shared catalogues
-(SDSS DR14 star/galaxy/QSO and photo-z from ugriz, HTRU2 pulsars, MAGIC gamma/hadron).
+(SDSS DR14 star/galaxy/QSO and photo-z from ugriz, HTRU2 pulsars, MAGIC gamma/hadron), and
+the CLIP-style photometry <-> (class, redshift) alignment on SDSS (``--tasks sdss_clip``).
 
     SKYFM_DATA_DIR=/work/shared/data python bench/catalogs.py [--tasks sdss_class,magic]
         [--json runs/catalogs.json]
@@ -27,6 +28,9 @@ COLUMNS = {
     "sdss_photoz": ["n_train", "sigma_nmad", "outlier_fraction", "coverage_68", "coverage_95",
                     "mae", "rmse"],
     "htru2": ["accuracy", "pulsar_f1", "pulsar_recall", "pulsar_precision"],
+    "sdss_clip": ["n_test", "recall@1", "recall@5", "recall@10", "match@1", "match@5",
+                  "match@10", "accuracy", "macro_f1", "QSO_recall", "galaxy_sigma_nmad",
+                  "galaxy_outliers", "qso_sigma_nmad", "qso_outliers"],
     "magic": ["target_efficiency", "gamma_efficiency", "hadron_acceptance", "cut_alpha_deg",
               "cut_width_mm"],
 }
@@ -57,7 +61,7 @@ def main() -> None:
         cols = COLUMNS[task]
         tab = Table(title=f"{task} (seed {args.seed}, {time.perf_counter() - t0:.0f} s)")
         for c in ["task", "method", *cols]:
-            tab.add_column(c, justify="right")
+            tab.add_column(c, justify="right", no_wrap=c == "method")
         for r in rows:
             tab.add_row(r["task"], r["method"], *(_fmt(r.get(c)) for c in cols))
         con.print(tab)

@@ -4,6 +4,7 @@
     python bench/spectra.py spex     [--repeats 5]   # SpeX M/L/T class + subtype, 20 / all labels
     python bench/spectra.py stellar  [--model DIR]   # emulator labels vs S/N, coverage; real APOGEE
     python bench/spectra.py clip                     # spectrum <-> labels retrieval, zero-shot
+    python bench/spectra.py embedders               # PCA vs encoder vs hybrid: SpeX types, open set
 
 ``speed``: the shipped skyfm-spec-base encoder (``SpectrumEncoderEmbedder``) and the
 ``SpectrumPCABaseline`` fit + transform the same real SpeX spectra; wall time and the growth of
@@ -108,6 +109,52 @@ def spex(args):
     print(table(rows, ["method", "labels", "subtype_mae", "class_macro_f1"]))
 
 
+def embedders(args):
+    """The spectrum modality's candidate default embedders on the real SpeX spectra, as
+    discovery and ``skyfm evaluate`` use them (fitted without labels, then a head)."""
+    import torch
+
+    from skyfm.benchmarks.spectra import (
+        EMBEDDERS,
+        embedder_openset,
+        ridge,
+        spex_labels,
+        spex_type_benchmark,
+        trees,
+    )
+    from skyfm.models.registry import _resolve
+
+    torch.set_num_threads(args.threads)
+    specs = read_spex()
+    lab = spex_labels(specs)
+    sp = [specs[i] for i in lab.index]
+    print(f"{len(sp)} SpeX spectra with an M/L/T type ({len(set(lab.groups))} sources)")
+    vectors, opens = {}, []
+    for name, ref in EMBEDDERS.items():
+        cls = _resolve(ref)
+        t0, c0 = time.perf_counter(), time.process_time()
+        X = cls().fit_transform(sp)
+        secs = (time.perf_counter() - t0, time.process_time() - c0)
+        print(f"{name}: {X.shape[1]}-D, fit_transform {secs[0]:.1f} s wall, {secs[1]:.1f} s CPU")
+        vectors[f"{name} + ridge/logistic"] = (X, ridge())
+        vectors[f"{name} + trees"] = (X, trees())
+        for anomaly in args.anomaly.split(","):
+            runs = [embedder_openset(specs, lab, cls, anomaly, seed=s)
+                    for s in range(args.seeds)]
+            row = {"embedder": name, "left out": anomaly, "n_test": runs[0]["n_test"],
+                   "n_anomaly": runs[0]["n_anomaly"]}
+            for key in ("fused_auroc", "fused_avg_precision", "knn_auroc", "iforest_auroc"):
+                v = np.array([r[key] for r in runs])
+                row[key] = f"{v.mean():.3f} ± {v.std(ddof=1) if v.size > 1 else 0:.3f}"
+            opens.append(row)
+    rows = spex_type_benchmark(vectors, lab, repeats=args.repeats)
+    print("SpeX spectral types, 5 folds grouped by source (embedders fitted without labels)")
+    print(table(rows, ["method", "labels", "subtype_mae", "class_macro_f1"]))
+    print(f"open set: embedder + scorers fitted on half the other sources; the left-out class "
+          f"is the anomaly; mean ± sd over {args.seeds} seeded splits")
+    print(table(opens, list(opens[0])))
+
+
 def stellar(args):
     from skyfm.data import read
     from skyfm.data.registry import dataset_path
@@ -184,8 +231,14 @@ def main():
     p.add_argument("--model", default="skyfm/models/weights/skyfm-stellar-payne")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=60)
+    p = sub.add_parser("embedders")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--anomaly", default="T,L,M", help="classes left out in turn (open set)")
+    p.add_argument("--seeds", type=int, default=5, help="open-set splits (seeds 0..)")
+    p.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
-    {"speed": speed, "spex": spex, "stellar": stellar, "clip": clip}[a.cmd](a)
+    {"speed": speed, "spex": spex, "stellar": stellar, "clip": clip,
+     "embedders": embedders}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@ in the same run, on the same stratified 70/30 split (fixed seed).
 * ``sdss_photoz``  -- galaxy and quasar photometric redshift (each trained on its own class,
   spectroscopic class known): sigma_NMAD, outliers, 68/95 % interval coverage.
 * ``htru2``        -- pulsar F1, recall, precision.
+* ``sdss_clip``    -- CLIP-style photometry <-> (spectroscopic class, redshift) alignment
+  (:class:`~skyfm.models.photometry_clip.PhotoSpecClip`) trained on the 70 % part: retrieval
+  recall@1/5/10 on the 30 % part in both directions (own object; and "match": an object of the
+  same class within |dz| / (1 + z) < 0.05), and zero-shot class and redshift from the aligned
+  space beside a plain k-nearest-neighbour vote in colour space.
 * ``magic``        -- hadron acceptance at 50 % and 80 % gamma efficiency against the best
   two-dimensional cut fAlpha < a and fWidth < w (chosen on the training part).
 
@@ -22,7 +27,8 @@ import numpy as np
 from skyfm.benchmarks.discovery import _data_dir
 
 __all__ = ["TASKS", "cut_hadron_acceptance", "hadron_acceptance", "load_catalog",
-           "load_sdss", "run_htru2", "run_magic", "run_sdss_class", "run_sdss_photoz"]
+           "load_sdss", "run_htru2", "run_magic", "run_sdss_class", "run_sdss_clip",
+           "run_sdss_photoz"]
 
 BANDS = ["u", "g", "r", "i", "z"]
 Log = Callable[[str], None] | None
@@ -133,6 +139,80 @@ def run_sdss_photoz(data_dir=None, seed: int = 0, n: int | None = None, n_member
     return rows
 
 
+def _z_scores(z, zp, prefix: str) -> dict:
+    dn = (zp - z) / (1 + z)
+    return {f"{prefix}_sigma_nmad": float(1.4826 * np.median(np.abs(dn - np.median(dn)))),
+            f"{prefix}_outliers": float(np.mean(np.abs(dn) > 0.15))}
+
+
+def _retrieval(sim, cls, z, ks=(1, 5, 10), tol: float = 0.05) -> dict:
+    """recall@k (the row's own column among its top k) and match@k (a column of the same class
+    with |dz| / (1 + z) < ``tol`` among them), rows = queries, columns = candidates."""
+    from skyfm.models.spectrum_clip import recall_at_k
+
+    out = recall_at_k(sim, ks)
+    top = np.argsort(-sim, axis=1, kind="stable")[:, :max(ks)]
+    ok = (cls[top] == cls[:, None]) & (np.abs(z[top] - z[:, None]) < tol * (1 + z[:, None]))
+    for k in ks:
+        out[f"match@{k}"] = float(ok[:, :k].any(1).mean())
+    return out
+
+
+def run_sdss_clip(data_dir=None, seed: int = 0, n: int | None = None, epochs: int = 80,
+                  k: int = 20, log: Log = None) -> list[dict]:
+    """SDSS photometry <-> (class, redshift) CLIP: retrieval and zero-shot vs colour-space kNN."""
+    from sklearn.neighbors import NearestNeighbors
+
+    from skyfm.models.photometry_clip import PhotoSpecClip
+    from skyfm.models.spectrum_clip import ClipConfig
+
+    cat = load_catalog("catalog_sdss_dr14_skyserver10k", data_dir)
+    mags = cat.table[BANDS].to_numpy(float)
+    y = np.asarray(cat.labels).astype(str)
+    z = cat.table["redshift"].to_numpy(float)
+    if n is not None and n < len(y):
+        idx, _ = _split(y, seed, test_size=1 - n / len(y))
+        mags, y, z = mags[idx], y[idx], z[idx]
+    tr, te = _split(y, seed)
+    cfg = ClipConfig(epochs=epochs, temperature=0.1, seed=seed, threads=1)
+    model = PhotoSpecClip.train(mags[tr], BANDS, y[tr], z[tr], cfg, log=None)
+    Zp, Zs = model.embed_photometry(mags[te]), model.embed_spectroscopic(y[te], z[te])
+    n_te = len(te)
+    rows = [{"task": "sdss_clip", "method": f"skyfm CLIP {q}", "n_test": n_te}
+            | _retrieval(sim, y[te], z[te])
+            for q, sim in (("phot -> (class, z)", Zp @ Zs.T),
+                           ("(class, z) -> phot", Zs @ Zp.T))]
+    rows.append({"task": "sdss_clip", "method": "chance", "n_test": n_te}
+                | {f"recall@{kk}": kk / n_te for kk in (1, 5, 10)})
+    preds = {"skyfm CLIP zero-shot":
+             model.zero_shot(Zp, y[tr], z[tr], top=k)}
+    X, _ = magnitude_features_sdss(mags)
+    center, scale = np.median(X[tr], 0), X[tr].std(0)
+    nn = NearestNeighbors(n_neighbors=k).fit((X[tr] - center) / scale)
+    _, idx = nn.kneighbors((X[te] - center) / scale)
+    labs = np.unique(y[tr])
+    votes = np.stack([(y[tr][idx] == c).sum(1) for c in labs], axis=1)
+    preds[f"baseline kNN colours k={k}"] = (labs[votes.argmax(1)],
+                                                    np.median(z[tr][idx], axis=1))
+    for name, (pc, pz) in preds.items():
+        row = {"task": "sdss_clip", "method": name, "n_test": n_te}
+        row |= _class_scores(y[te], pc, "QSO")
+        for c in ("GALAXY", "QSO"):
+            m = y[te] == c  # redshift of the true class's objects
+            row |= _z_scores(z[te][m], pz[m], c.lower())
+        rows.append(row)
+    if log:
+        log("sdss_clip done")
+    return rows
+
+
+def magnitude_features_sdss(mags):
+    """ugriz magnitudes -> magnitudes + neighbouring colours (the kNN baseline's space)."""
+    from skyfm.models.catalog import magnitude_features
+
+    return magnitude_features(mags, BANDS)
+
+
 def run_htru2(data_dir=None, seed: int = 0, n: int | None = None, n_members: int = 5,
               epochs: int = 40, log: Log = None) -> list[dict]:
     """HTRU2 pulsar candidates: trees vs skyfm, pulsar F1 / recall / precision."""
@@ -230,5 +310,5 @@ def run_magic(data_dir=None, seed: int = 0, n: int | None = None, n_members: int
 
 
 TASKS = {"sdss_class": run_sdss_class, "sdss_photoz": run_sdss_photoz, "htru2": run_htru2,
-         "magic": run_magic}
+         "magic": run_magic, "sdss_clip": run_sdss_clip}
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CLASSES", "SpexLabels", "parse_spex_type", "spex_labels", "spex_type_benchmark"]
+__all__ = ["CLASSES", "EMBEDDERS", "SpexLabels", "embedder_openset", "parse_spex_type",
+           "spex_labels", "spex_type_benchmark"]
 
 CLASSES = ("M", "L", "T")
 _TYPE = re.compile(r"^([MLT])(\d(?:\.\d+)?):?$")
@@ -173,3 +174,43 @@ def spex_type_benchmark(vectors: dict[str, tuple[np.ndarray, Method]], labels: S
             rows.append({"method": name, "labels": "all" if budget is None else budget,
                          "n_spectra": len(labels.index), **m})
     return rows
+
+
+#: the spectrum embedders compared for the ``spectrum`` modality's default
+EMBEDDERS = {"PCA baseline": "skyfm.models.spectrum:SpectrumPCABaseline",
+             "skyfm-spec-base encoder": "skyfm.models.spectrum_embedder:SpectrumEncoderEmbedder",
+             "encoder + PCA (hybrid)": "skyfm.models.spectrum_embedder:SpectrumHybridEmbedder"}
+
+
+def embedder_openset(specs: Sequence, labels: SpexLabels, embedder_cls, anomaly: str = "T",
+                     seed: int = 0, scorers: Sequence[str] = ("knn", "iforest")) -> dict:
+    """Open set on SpeX, as discovery runs it: the embedder and the scorers are fitted on half
+    of the sources without an ``anomaly``-class spectrum, and score the other half plus every
+    ``anomaly`` spectrum (sources never split). AUROC and the share of the ``anomaly`` spectra
+    and the average precision, for the fused score and each scorer alone."""
+    from sklearn.metrics import average_precision_score
+
+    from skyfm.benchmarks.discovery import _auroc
+    from skyfm.discover.ensemble import ScoreEnsemble
+
+    rng = np.random.default_rng(seed)
+    is_anom = labels.cls == anomaly
+    normal_src = np.unique(labels.groups[~is_anom & ~np.isin(labels.groups,
+                                                             labels.groups[is_anom])])
+    ref_src = set(rng.permutation(normal_src)[: normal_src.size // 2])
+    in_ref = np.array([g in ref_src for g in labels.groups])
+    test = ~in_ref & (is_anom | ~np.isin(labels.groups, labels.groups[is_anom]))
+    ref_obs = [specs[i] for i in labels.index[in_ref]]
+    test_obs = [specs[i] for i in labels.index[test]]
+    emb = embedder_cls()
+    Xr = emb.fit_transform(ref_obs)
+    Xt = emb.transform(test_obs)
+    ens = ScoreEnsemble(scorers, weights=emb.default_weights, n_members=0,
+                        random_state=seed).fit(Xr, labels.cls[in_ref].astype(object))
+    comp, fused = ens.score(Xt)
+    y = is_anom[test]
+    out = {"n_ref": int(in_ref.sum()), "n_test": int(test.sum()), "n_anomaly": int(y.sum())}
+    for name, sc in {"fused": fused, **comp}.items():
+        out[f"{name}_auroc"] = _auroc(np.asarray(sc, float), y)
+        out[f"{name}_avg_precision"] = float(average_precision_score(y, np.asarray(sc, float)))
+    return out

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ClipConfig", "SpecLabelClip", "recall_at_k"]
+__all__ = ["ClipConfig", "SpecLabelClip", "clip_loss", "recall_at_k", "train_towers"]
 
 
 @dataclass
@@ -38,6 +38,49 @@ def recall_at_k(sim: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
     own = np.diag(sim)[:, None]
     rank = (sim > own).sum(1)
     return {f"recall@{k}": float(np.mean(rank < k)) for k in ks}
+
+
+def clip_loss(za, zb, temperature: float):
+    """Symmetric InfoNCE of two batches of unit vectors (row i of ``za`` pairs row i of
+    ``zb``)."""
+    import torch
+    import torch.nn.functional as F
+
+    logits = za @ zb.T / temperature
+    t = torch.arange(len(za))
+    return 0.5 * (F.cross_entropy(logits, t) + F.cross_entropy(logits.T, t))
+
+
+def train_towers(tower_a, tower_b, inputs_a, inputs_b, c: ClipConfig, rng: np.random.Generator,
+                 log: Callable[[str], None] | None = print, log_every: int = 20) -> list[float]:
+    """Train two towers with :func:`clip_loss` (AdamW, ``c.lr``, mini-batches of
+    ``c.batch_size`` in a ``rng``-drawn order per epoch). ``inputs_a``/``inputs_b``: float
+    tensors of paired rows, or callables ``epoch -> tensor`` (inputs re-drawn every epoch,
+    e.g. noise). Returns the mean loss of each epoch."""
+    import torch
+    import torch.nn.functional as F
+
+    params = list(tower_a.parameters()) + list(tower_b.parameters())
+    opt = torch.optim.AdamW(params, lr=c.lr, weight_decay=1e-4)
+    losses = []
+    for epoch in range(c.epochs):
+        A = inputs_a(epoch) if callable(inputs_a) else inputs_a
+        B = inputs_b(epoch) if callable(inputs_b) else inputs_b
+        n = len(A)
+        order = torch.as_tensor(rng.permutation(n))
+        tot = 0.0
+        for k in range(0, n, c.batch_size):
+            b = order[k:k + c.batch_size]
+            loss = clip_loss(F.normalize(tower_a(A[b]), dim=-1),
+                             F.normalize(tower_b(B[b]), dim=-1), c.temperature)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach()) * len(b)
+        losses.append(tot / n)
+        if log and (epoch + 1) % log_every == 0:
+            log(f"epoch {epoch + 1}/{c.epochs}: InfoNCE {losses[-1]:.3f}")
+    return losses
 
 
 class SpecLabelClip:
@@ -88,7 +131,6 @@ class SpecLabelClip:
               log: Callable[[str], None] = print) -> SpecLabelClip:
         """Train on ``config.n_train`` emulator spectra at S/N 20-200 (seeded)."""
         import torch
-        import torch.nn.functional as F
 
         from skyfm.models.stellar_labels import _labels, _snrs
         from skyfm.sim.spectra import load_emulator
@@ -108,25 +150,12 @@ class SpecLabelClip:
         ys = torch.as_tensor((y - net.y_center) / net.y_scale, dtype=torch.float32)
         n_in = clean_c.shape[1] + 1
         st, lt = cls._tower(n_in, c), cls._tower(y.shape[1], c)
-        params = list(st.parameters()) + list(lt.parameters())
-        opt = torch.optim.AdamW(params, lr=c.lr, weight_decay=1e-4)
-        for epoch in range(c.epochs):
+
+        def noisy_spectra(epoch):
             s = _snrs(c.n_train, 20.0, 200.0, rng).astype(np.float32)
             pick = bank[rng.integers(0, 2, c.n_train), np.arange(c.n_train)]
             X = np.column_stack([clean_c + pick / s[:, None], np.log(s)])
-            X = torch.as_tensor((X - net.x_center) / net.x_scale, dtype=torch.float32)
-            order = torch.as_tensor(rng.permutation(c.n_train))
-            tot = 0.0
-            for k in range(0, c.n_train, c.batch_size):
-                b = order[k:k + c.batch_size]
-                zs, zl = F.normalize(st(X[b]), dim=-1), F.normalize(lt(ys[b]), dim=-1)
-                logits = zs @ zl.T / c.temperature
-                t = torch.arange(len(b))
-                loss = 0.5 * (F.cross_entropy(logits, t) + F.cross_entropy(logits.T, t))
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                tot += float(loss.detach()) * len(b)
-            if (epoch + 1) % 20 == 0:
-                log(f"epoch {epoch + 1}/{c.epochs}: InfoNCE {tot / c.n_train:.3f}")
+            return torch.as_tensor((X - net.x_center) / net.x_scale, dtype=torch.float32)
+
+        train_towers(st, lt, noisy_spectra, ys, c, rng, log)
         return cls(net, st.eval(), lt.eval(), c)

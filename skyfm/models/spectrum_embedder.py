@@ -1,7 +1,8 @@
 """Spectra: :class:`SpectrumEncoderEmbedder`, the pretrained ``skyfm-spec-base`` encoder
 (:mod:`skyfm.models.spectrum_encoder`) for discovery, with the interpretable features, the
 PCA reconstruction error and the residual of :class:`~skyfm.models.spectrum.SpectrumPCABaseline`
-(fitted alongside on the same spectra)."""
+(fitted alongside on the same spectra); :class:`SpectrumHybridEmbedder`, the same with the
+PCA baseline's whitened components appended to the embedding."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from skyfm.models.preprocessing import RobustScaler, scaler_arrays, scaler_from
 from skyfm.models.spectrum import FEATURES, SpectrumPCABaseline
 from skyfm.models.weights_io import weights_ref
 
-__all__ = ["SpectrumEncoderEmbedder"]
+__all__ = ["SpectrumEncoderEmbedder", "SpectrumHybridEmbedder"]
 
 
 class SpectrumEncoderEmbedder(Embedder):
@@ -120,3 +121,31 @@ class SpectrumEncoderEmbedder(Embedder):
         emb.info_ = {"encoder": f"{emb.encoder} ({emb.model_.embed_dim}-D, robust-scaled)"}
         return emb
 
+
+
+class SpectrumHybridEmbedder(SpectrumEncoderEmbedder):
+    """Spectra -> [robust-scaled ``skyfm-spec-base`` embedding | whitened PCA components of the
+    :class:`SpectrumPCABaseline` fitted alongside] (same parameters, features, reconstruction
+    error, residual and saved state as :class:`SpectrumEncoderEmbedder`; the embedding the
+    SpeX "embedding + PCA" rows of ``bench/spectra.py`` use)."""
+
+    def fit(self, specs: Sequence[Spectrum], progress: Progress = None
+            ) -> SpectrumHybridEmbedder:
+        super().fit(specs, progress)
+        self.info_ = self._info()
+        return self
+
+    def _info(self) -> dict:
+        k = int(self.baseline_.pca_.n_components_)
+        return {"encoder": f"{self.encoder} ({self.model_.embed_dim}-D, robust-scaled) + "
+                           f"{k} whitened PCA components"}
+
+    def transform(self, specs) -> np.ndarray:
+        Z = super().transform(specs)
+        return np.hstack([Z, self.baseline_.transform(specs)]).astype(np.float32)
+
+    @classmethod
+    def from_state(cls, params, arrays) -> SpectrumHybridEmbedder:
+        emb = super().from_state(params, arrays)
+        emb.info_ = emb._info()
+        return emb
