@@ -84,6 +84,9 @@ def speed(args):
 def spex(args):
     from skyfm.benchmarks.spectra import (
         hybrid_trees,
+        label_noise_floor,
+        label_scatter_by_subtype,
+        pairwise_label_noise,
         pca_trees,
         ridge,
         spex_labels,
@@ -105,8 +108,20 @@ def spex(args):
                "skyfm: embedding + trees": (Z, trees()),
                "skyfm: embedding + PCA-20, trees": (np.hstack([Z, g.flux]),
                                                     hybrid_trees(Z.shape[1]))}
-    rows = spex_type_benchmark(methods, lab, repeats=args.repeats)
+    preds: dict = {}
+    rows = spex_type_benchmark(methods, lab, repeats=args.repeats, predictions=preds)
     print(table(rows, ["method", "labels", "subtype_mae", "class_macro_f1"]))
+    print("label-noise floor (all labels, out-of-fold predictions; a source's spectra can carry "
+          "different types):")
+    keep = {k: preds[k] for k in ("baseline: PCA-20 + trees", "skyfm: embedding + PCA-20, trees")}
+    floor = label_noise_floor(lab, keep)
+    print(table(floor, list(floor[0])))
+    pn = pairwise_label_noise(lab)
+    print("label noise from pairs of spectra of one source:")
+    print(table([pn], list(pn)))
+    print("inter-spectrum label scatter of multi-spectrum sources, by median subtype:")
+    sc = label_scatter_by_subtype(lab)
+    print(table(sc, list(sc[0])))
 
 
 def embedders(args):

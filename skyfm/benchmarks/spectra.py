@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CLASSES", "EMBEDDERS", "SpexLabels", "embedder_openset", "parse_spex_type",
-           "spex_labels", "spex_type_benchmark"]
+__all__ = ["CLASSES", "EMBEDDERS", "SpexLabels", "embedder_openset", "label_noise_floor",
+           "label_scatter_by_subtype", "pairwise_label_noise", "parse_spex_type", "spex_labels", "spex_type_benchmark"]
 
 CLASSES = ("M", "L", "T")
 _TYPE = re.compile(r"^([MLT])(\d(?:\.\d+)?):?$")
@@ -148,10 +148,12 @@ def ridge() -> Method:
 
 def spex_type_benchmark(vectors: dict[str, tuple[np.ndarray, Method]], labels: SpexLabels,
                         n_labels: Sequence[int | None] = (20, None), n_folds: int = 5,
-                        repeats: int = 5, seed: int = 0) -> list[dict]:
+                        repeats: int = 5, seed: int = 0,
+                        predictions: dict | None = None) -> list[dict]:
     """One row per (method, label budget): subtype MAE and class macro-F1 over the grouped
     folds (``vectors[name] = (X for labels.index rows, method)``); with a budget, the mean
-    over ``repeats`` seeded draws of that many training spectra per fold."""
+    over ``repeats`` seeded draws of that many training spectra per fold. ``predictions``: a
+    dict filled with each method's out-of-fold subtype per spectrum (all labels)."""
     folds = _folds(labels.groups, n_folds, seed)
     rows = []
     for budget in n_labels:
@@ -166,6 +168,10 @@ def spex_type_benchmark(vectors: dict[str, tuple[np.ndarray, Method]], labels: S
                     scores.append((te, ps, pc))
             if budget is None:  # every spectrum predicted once: pooled metrics
                 te = np.concatenate([s[0] for s in scores])
+                if predictions is not None:
+                    pred = np.full(len(labels.index), np.nan)
+                    pred[te] = np.concatenate([s[1] for s in scores])
+                    predictions[name] = pred
                 m = _metrics(labels.subtype[te], np.concatenate([s[1] for s in scores]),
                              labels.cls[te], np.concatenate([s[2] for s in scores]))
             else:
@@ -214,3 +220,83 @@ def embedder_openset(specs: Sequence, labels: SpexLabels, embedder_cls, anomaly:
         out[f"{name}_auroc"] = _auroc(np.asarray(sc, float), y)
         out[f"{name}_avg_precision"] = float(average_precision_score(y, np.asarray(sc, float)))
     return out
+
+
+def _source_medians(labels: SpexLabels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per spectrum: its source's median subtype, its source's spectrum count, and whether the
+    source's spectra carry different subtypes."""
+    import pandas as pd
+
+    df = pd.DataFrame({"g": labels.groups, "y": labels.subtype})
+    grp = df.groupby("g")["y"]
+    return (grp.transform("median").to_numpy(), grp.transform("size").to_numpy(),
+            (grp.transform("max") > grp.transform("min")).to_numpy())
+
+
+def label_noise_floor(labels: SpexLabels, predictions: dict[str, np.ndarray]) -> list[dict]:
+    """The subtype MAE floor that disagreeing labels set, beside each method's MAE, on all
+    spectra and on three groups: sources with one spectrum, multi-spectrum sources whose
+    labels agree, and those whose labels disagree. The floor is the MAE of a perfect per-source
+    predictor: one star has one type, so the best a model that knows the star exactly can say
+    for all its spectra is the median of their labels (the predictor minimising the MAE)."""
+    med, size, disagree = _source_medians(labels)
+    floor = np.abs(labels.subtype - med)
+    groups = {"all spectra": np.ones(len(med), bool), "one-spectrum sources": size == 1,
+              "multi-spectrum, labels agree": (size > 1) & ~disagree,
+              "multi-spectrum, labels disagree": disagree}
+    rows = []
+    for name, m in groups.items():
+        row = {"spectra": name, "n_spectra": int(m.sum()),
+               "n_sources": int(np.unique(labels.groups[m]).size),
+               "floor_mae (perfect per-source)": float(floor[m].mean()) if m.any() else np.nan}
+        for method, p in predictions.items():
+            row[f"{method} mae"] = float(np.nanmean(np.abs(p[m] - labels.subtype[m])))
+        rows.append(row)
+    return rows
+
+
+def label_scatter_by_subtype(labels: SpexLabels,
+                             bins=((0, 5), (5, 10), (10, 15), (15, 20), (20, 25), (25, 30))
+                             ) -> list[dict]:
+    """Inter-spectrum label scatter of multi-spectrum sources by their median subtype: the
+    share of sources whose spectra disagree, the mean |label - source median| and the mean
+    within-source range of the labels."""
+    import pandas as pd
+
+    df = pd.DataFrame({"g": labels.groups, "y": labels.subtype})
+    src = df.groupby("g")["y"].agg(["median", "size", "min", "max"])
+    src = src[src["size"] > 1]
+    dev = (df["y"] - df.groupby("g")["y"].transform("median")).abs()
+    df["dev"] = dev.to_numpy()
+    rows = []
+    names = "MLT"
+    for lo, hi in bins:
+        s = src[(src["median"] >= lo) & (src["median"] < hi)]
+        spec = df[df["g"].isin(s.index)]
+        rows.append({"subtype": f"{names[lo // 10]}{lo % 10}-{names[lo // 10]}{(hi - 1) % 10}",
+                     "n_sources": len(s), "n_spectra": len(spec),
+                     "share_disagree": float((s["max"] > s["min"]).mean()) if len(s) else np.nan,
+                     "mean |label - source median|": float(spec["dev"].mean()) if len(spec)
+                     else np.nan,
+                     "mean label range": float((s["max"] - s["min"]).mean()) if len(s)
+                     else np.nan})
+    return rows
+
+
+def pairwise_label_noise(labels: SpexLabels) -> dict:
+    """The label noise one spectrum's type carries, estimated from the pairs of spectra of one
+    source: mean |y_1 - y_2| over the pairs, and E|eps| = that / sqrt(2) -- the MAE even a
+    predictor of the true type would score on a single label if the labels of a source's
+    spectra were independent, Gaussian-noisy draws (a lower bound when they are not
+    independent, e.g. copied from one paper)."""
+    from itertools import combinations
+
+    by: dict = {}
+    for g, y in zip(labels.groups, labels.subtype):
+        by.setdefault(g, []).append(y)
+    d = np.array([abs(a - b) for ys in by.values() for a, b in combinations(ys, 2)])
+    return {"n_pairs": int(d.size), "n_sources": int(sum(len(v) > 1 for v in by.values())),
+            "mean |y1 - y2|": float(d.mean()) if d.size else np.nan,
+            "share of pairs disagreeing": float(np.mean(d > 0)) if d.size else np.nan,
+            "E|eps| per label (= mean / sqrt 2)": float(d.mean() / np.sqrt(2)) if d.size
+            else np.nan}

@@ -154,7 +154,10 @@ register_modality(
     embedder="skyfm.models.spectrum:SpectrumPCABaseline",
     encoder="skyfm.models.spectrum_encoder:SpectrumEncoder",
     description="spectra: PCA on a common log-wavelength grid (baseline, no trained model); "
-                "the pretrained skyfm-spec-base encoder is SpectrumEncoderEmbedder")
+                "the pretrained skyfm-spec-base encoder is SpectrumEncoderEmbedder (alone) and "
+                "SpectrumHybridEmbedder (+ the PCA components), not the default: on SpeX "
+                "neither is as good as PCA with 20 labels or with L dwarfs left out "
+                "(python bench/spectra.py embedders)")
 register_modality(
     "image", observation_types=("skyfm.data.observations:Image",),
     embedder="skyfm.models.image:ImageMorphologyBaseline",

@@ -146,6 +146,24 @@ def test_embedder_contract_with_a_saved_encoder(tmp_path):
     assert np.allclose(back.features(specs), emb.features(specs))
 
 
+def test_hybrid_embedder_appends_the_pca_components(tmp_path):
+    from skyfm.models.spectrum_embedder import SpectrumEncoderEmbedder, SpectrumHybridEmbedder
+
+    d = SpectrumEncoder(TINY).save_pretrained(tmp_path / "m")
+    specs = _spex_like(12)
+    hyb = SpectrumHybridEmbedder(encoder=str(d)).fit(specs)
+    X = hyb.transform(specs)
+    k = hyb.baseline_.pca_.n_components_
+    assert X.shape == (12, TINY.embed_dim + k) and "whitened PCA" in hyb.describe()
+    enc = SpectrumEncoderEmbedder(encoder=str(d)).fit(specs)
+    assert np.allclose(X[:, :TINY.embed_dim], enc.transform(specs), atol=1e-6)
+    assert np.allclose(X[:, TINY.embed_dim:], hyb.baseline_.transform(specs), atol=1e-6)
+    new = [s._with(flux=s.flux * 1.01 + 0.02) for s in specs[:3]]  # not fitted: computed
+    back = SpectrumHybridEmbedder.from_state(*hyb.get_state())
+    assert np.allclose(back.transform(new), hyb.transform(new), atol=1e-5)
+    assert "whitened PCA" in back.describe()
+
+
 def test_parse_spex_types():
     assert parse_spex_type("M0.0") == ("M", 0.0)
     assert parse_spex_type("L5.0") == ("L", 15.0)
