@@ -31,8 +31,8 @@ COLUMNS = {
     "sdss_clip": ["n_test", "recall@1", "recall@5", "recall@10", "match@1", "match@5",
                   "match@10", "accuracy", "macro_f1", "QSO_recall", "galaxy_sigma_nmad",
                   "galaxy_outliers", "qso_sigma_nmad", "qso_outliers"],
-    "magic": ["target_efficiency", "gamma_efficiency", "hadron_acceptance", "cut_alpha_deg",
-              "cut_width_mm"],
+    "magic": ["target_efficiency", "gamma_efficiency", "hadron_acceptance", "ratio_vs_cut",
+              "ratio_68", "cut_alpha_deg", "cut_width_mm"],
 }
 
 

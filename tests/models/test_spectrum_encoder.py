@@ -221,3 +221,36 @@ def test_spex_benchmark_groups_sources_and_scores_each_budget():
         [(20, 0.0, 1.0), ("all", 0.0, 1.0)]
     assert all(not (a & b) for a, b in seen)  # no source on both sides of a fold
     assert len(seen) == 5 * 2 + 5
+
+
+def test_label_noise_floor_and_scatter():
+    from skyfm.benchmarks.spectra import (
+        SpexLabels,
+        label_noise_floor,
+        label_scatter_by_subtype,
+        pairwise_label_noise,
+    )
+
+    # source a: one spectrum; b: two agreeing (L2); c: three disagreeing (L0, L1, L3)
+    sub = np.array([5.0, 12.0, 12.0, 10.0, 11.0, 13.0])
+    groups = np.array(["a", "b", "b", "c", "c", "c"])
+    cls = np.array(["M", "L", "L", "L", "L", "L"])
+    labels = SpexLabels(np.arange(6), cls, sub, groups, {})
+    pred = np.array([5.0, 12.0, 12.0, 11.0, 11.0, 11.0])  # = each source's median
+    rows = {r["spectra"]: r for r in label_noise_floor(labels, {"m": pred})}
+    floor = "floor_mae (perfect per-source)"
+    assert rows["one-spectrum sources"][floor] == 0 and rows["one-spectrum sources"]["n_spectra"] == 1
+    assert rows["multi-spectrum, labels agree"][floor] == 0
+    dis = rows["multi-spectrum, labels disagree"]
+    assert dis["n_sources"] == 1 and dis[floor] == pytest.approx(1.0)  # |10-11|, 0, |13-11|
+    assert dis["m mae"] == pytest.approx(1.0)  # the per-source median reaches the floor
+    assert rows["all spectra"][floor] == pytest.approx(3 / 6)
+    pn = pairwise_label_noise(labels)
+    # pairs: b (0); c: |10-11|, |10-13|, |11-13| -> 1, 3, 2
+    assert pn["n_pairs"] == 4 and pn["mean |y1 - y2|"] == pytest.approx(1.5)
+    assert pn["share of pairs disagreeing"] == 0.75
+    assert pn["E|eps| per label (= mean / sqrt 2)"] == pytest.approx(1.5 / np.sqrt(2))
+    sc = {r["subtype"]: r for r in label_scatter_by_subtype(labels)}
+    assert sc["L0-L4"]["n_sources"] == 2 and sc["L0-L4"]["share_disagree"] == 0.5
+    assert sc["L0-L4"]["mean label range"] == pytest.approx(1.5)
+    assert sc["M0-M4"]["n_sources"] == 0  # a one-spectrum source has no scatter

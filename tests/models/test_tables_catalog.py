@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from skyfm.benchmarks.catalogs import (
+    bootstrap_ratio,
     cut_hadron_acceptance,
     hadron_acceptance,
     run_magic,
     run_sdss_class,
     run_sdss_photoz,
+    tuned_gbm,
 )
 from skyfm.models.catalog import PhotoZRegressor, QuantileTreesRegressor, magnitude_features
 from skyfm.models.tabular_mlp import MLPEnsembleClassifier, MLPEnsembleRegressor
@@ -124,8 +126,52 @@ def test_sdss_galaxy_photoz_with_uncertainty(shared_data):
 @pytest.mark.shared_data
 def test_magic_cut_and_models(shared_data):
     d = shared_data("catalog_magic_gamma_uci")
-    rows = run_magic(d, n=2500, n_members=2, epochs=10, efficiencies=(0.5,))
+    rows = run_magic(d, n=2500, n_members=2, epochs=10, efficiencies=(0.5,), tune=False)
     by = {r["method"]: r for r in rows}
     cut = by["baseline cut fAlpha + fWidth"]
     assert 0.4 <= cut["gamma_efficiency"] <= 0.6 and cut["hadron_acceptance"] < 0.3
-    assert by["skyfm"]["hadron_acceptance"] < cut["hadron_acceptance"]
+    sky = by["skyfm"]
+    assert sky["hadron_acceptance"] < cut["hadron_acceptance"]
+    assert sky["ratio_vs_cut"] == pytest.approx(cut["hadron_acceptance"]
+                                                / sky["hadron_acceptance"])
+    lo, hi = map(float, sky["ratio_68"].split("-"))
+    assert 1 < lo < sky["ratio_vs_cut"] < hi
+
+
+def test_bootstrap_ratio_interval_holds_the_point_and_shrinks_with_events():
+    rng = np.random.default_rng(0)
+    out = []
+    for n in (400, 6400):
+        pg, ph = rng.normal(2, 1, n), rng.normal(0, 1, n)
+        cg, ch = rng.random(n) < 0.5, rng.random(n) < 0.3
+        r, lo, hi = bootstrap_ratio(pg, ph, cg, ch, 0.5, n_boot=300)
+        assert lo < r < hi
+        out.append(hi - lo)
+    assert out[1] < out[0] / 2  # 16x the events: about a quarter of the width
+
+
+def test_tuned_gbm_picks_the_setting_with_the_lowest_cv_acceptance():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(900, 3))
+    gamma = X[:, 0] + 0.5 * rng.normal(size=900) > 0
+    grid = ({"max_iter": 2, "max_depth": 1}, {"max_iter": 60})
+    model, setting, cv = tuned_gbm(X, gamma, 0.5, grid=grid)
+    assert setting == grid[1] and 0 <= cv < 0.2
+    assert model.n_iter_ == 60
+
+
+def test_hillas_features_add_miss_and_head_tail_when_the_columns_are_there():
+    from skyfm.data.io.catalogs import MAGIC_COLUMNS
+    from skyfm.models.catalog import hillas_features
+
+    cols = MAGIC_COLUMNS[:-1]
+    row = dict(fLength=40.0, fWidth=10.0, fSize=3.0, fConc=0.4, fConc1=0.2, fAsym=-5.0,
+               fM3Long=12.0, fM3Trans=-3.0, fAlpha=-30.0, fDist=100.0)
+    H, names = hillas_features(np.array([[row[c] for c in cols]]), cols)
+    got = dict(zip(names, H[0]))
+    assert got["miss"] == pytest.approx(50.0)  # 100 sin 30 deg
+    assert got["m3long_head_tail"] == -12.0 and got["abs_m3trans"] == 3.0
+    assert got["conc1_over_conc"] == pytest.approx(0.5, rel=1e-4)
+    short, short_names = hillas_features(np.array([[40.0, 10.0, 3.0, 30.0]]),
+                                         ["fLength", "fWidth", "fSize", "fAlpha"])
+    assert "miss" not in short_names and short.shape == (1, 9)
