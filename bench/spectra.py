@@ -12,7 +12,12 @@ the peak resident memory of each step (torch threads = 2).
 
 ``spex``: :func:`skyfm.benchmarks.spectra.spex_type_benchmark`; five folds grouped by source,
 the classical baseline (PCA-20 of the gridded spectrum + gradient-boosted trees) beside the
-encoder's embedding + heads, in the same folds.
+encoder's embedding + heads and the encoder fine-tuned end to end in each fold, in the same
+folds; then the label-noise floor (what disagreeing labels of one source allow).
+
+``embedders``: the spectrum modality's candidate default embedders (PCA baseline, encoder,
+encoder + PCA) fitted without labels: SpeX types with a ridge and a trees head, and an open set
+(one class left out as the unknown), mean ± sd over seeded splits.
 
 ``stellar``: :class:`skyfm.models.stellar_labels.StellarLabelNet` (``--model``: a directory
 written by ``skyfm spectra stellar``) on fresh emulator draws (seeds 700+, disjoint from
@@ -83,6 +88,7 @@ def speed(args):
 
 def spex(args):
     from skyfm.benchmarks.spectra import (
+        finetune_method,
         hybrid_trees,
         label_noise_floor,
         label_scatter_by_subtype,
@@ -108,8 +114,13 @@ def spex(args):
                "skyfm: embedding + trees": (Z, trees()),
                "skyfm: embedding + PCA-20, trees": (np.hstack([Z, g.flux]),
                                                     hybrid_trees(Z.shape[1]))}
+    if args.finetune_epochs:
+        methods[f"skyfm: encoder fine-tuned ({args.finetune_epochs} epochs)"] = (
+            np.arange(len(sp), dtype=float)[:, None],
+            finetune_method(sp, args.model, epochs=args.finetune_epochs, lr=args.finetune_lr))
     preds: dict = {}
-    rows = spex_type_benchmark(methods, lab, repeats=args.repeats, predictions=preds)
+    rows = spex_type_benchmark(methods, lab, repeats=args.repeats, predictions=preds,
+                               n_labels=(20, None))
     print(table(rows, ["method", "labels", "subtype_mae", "class_macro_f1"]))
     print("label-noise floor (all labels, out-of-fold predictions; a source's spectra can carry "
           "different types):")
@@ -238,6 +249,9 @@ def main():
     p = sub.add_parser("spex")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--model", default="skyfm-spec-base")
+    p.add_argument("--finetune-epochs", type=int, default=80,
+                   help="also fine-tune the encoder end to end in each fold (0: off)")
+    p.add_argument("--finetune-lr", type=float, default=1e-3)
     p = sub.add_parser("stellar")
     p.add_argument("--model", default="skyfm/models/weights/skyfm-stellar-payne")
     p.add_argument("--n", type=int, default=500)

@@ -26,9 +26,9 @@ import numpy as np
 
 from skyfm.benchmarks.discovery import _data_dir
 
-__all__ = ["GBM_GRID", "TASKS", "bootstrap_ratio", "cut_hadron_acceptance", "hadron_acceptance", "load_catalog",
-           "load_sdss", "run_htru2", "run_magic", "run_sdss_class", "run_sdss_clip",
-           "run_sdss_photoz", "tuned_gbm"]
+__all__ = ["GBM_GRID", "TASKS", "bootstrap_ratio", "cut_hadron_acceptance", "hadron_acceptance",
+           "load_catalog", "load_sdss", "magnitude_features_sdss", "run_htru2", "run_magic",
+           "run_sdss_class", "run_sdss_clip", "run_sdss_photoz", "tuned_gbm"]
 
 BANDS = ["u", "g", "r", "i", "z"]
 Log = Callable[[str], None] | None

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CLASSES", "EMBEDDERS", "SpexLabels", "embedder_openset", "label_noise_floor",
-           "label_scatter_by_subtype", "pairwise_label_noise", "parse_spex_type", "spex_labels", "spex_type_benchmark"]
+__all__ = ["CLASSES", "EMBEDDERS", "SpexLabels", "embedder_openset", "finetune_method",
+           "label_noise_floor", "label_scatter_by_subtype", "pairwise_label_noise",
+           "parse_spex_type", "spex_labels", "spex_type_benchmark"]
 
 CLASSES = ("M", "L", "T")
 _TYPE = re.compile(r"^([MLT])(\d(?:\.\d+)?):?$")
@@ -300,3 +301,56 @@ def pairwise_label_noise(labels: SpexLabels) -> dict:
             "share of pairs disagreeing": float(np.mean(d > 0)) if d.size else np.nan,
             "E|eps| per label (= mean / sqrt 2)": float(d.mean() / np.sqrt(2)) if d.size
             else np.nan}
+
+
+def finetune_method(specs: Sequence, encoder: str = "skyfm-spec-base", epochs: int = 12,
+                    lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
+                    threads: int = 1) -> Method:
+    """A :data:`Method` that fine-tunes the pretrained encoder end to end on the training
+    spectra of each fold (pooled embedding -> a linear subtype head with an L1 loss + a linear
+    M/L/T head with cross-entropy; AdamW, ``epochs`` passes, seeded). Its ``X`` is a column of
+    positions into ``specs`` (all on the SpeX grid)."""
+    import torch
+    import torch.nn.functional as F
+
+    from skyfm.models.spectrum_encoder import SpectrumEncoder, grid_spectra, to_inputs
+
+    base = SpectrumEncoder.from_pretrained(encoder)
+    g = grid_spectra(list(specs), "spex", base.grids())
+    x_all = to_inputs(g)
+    valid_all = torch.as_tensor(g.valid)
+    inst = base._inst_id("spex")
+
+    def run(X, ys, yc, Xt):
+        torch.manual_seed(seed)
+        torch.set_num_threads(threads)
+        rng = np.random.default_rng(seed)
+        enc = SpectrumEncoder.from_pretrained(encoder).model.train()
+        d = base.embed_dim
+        mu, sd = float(np.mean(ys)), float(np.std(ys)) or 1.0
+        head = torch.nn.Linear(d, 1 + len(CLASSES))
+        opt = torch.optim.AdamW(list(enc.parameters()) + list(head.parameters()), lr=lr,
+                                weight_decay=1e-4)
+        tr = X[:, 0].astype(int)
+        yt = torch.as_tensor((ys - mu) / sd, dtype=torch.float32)
+        ct = torch.as_tensor([CLASSES.index(c) for c in yc])
+
+        def forward(idx):
+            ids = torch.full((len(idx),), inst, dtype=torch.long)
+            out = head(enc.pool(enc(x_all[idx], ids), valid_all[idx]))
+            return out[:, 0], out[:, 1:]
+
+        for _ in range(epochs):
+            order = rng.permutation(len(tr))
+            for k in range(0, len(tr), batch_size):
+                b = order[k:k + batch_size]
+                ps, pc = forward(torch.as_tensor(tr[b]))
+                loss = F.l1_loss(ps, yt[b]) + F.cross_entropy(pc, ct[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        enc.eval()
+        with torch.no_grad():
+            ps, pc = forward(torch.as_tensor(Xt[:, 0].astype(int)))
+        return ps.numpy() * sd + mu, np.array(CLASSES)[pc.argmax(1).numpy()]
+    return run

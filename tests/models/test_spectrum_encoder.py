@@ -239,7 +239,8 @@ def test_label_noise_floor_and_scatter():
     pred = np.array([5.0, 12.0, 12.0, 11.0, 11.0, 11.0])  # = each source's median
     rows = {r["spectra"]: r for r in label_noise_floor(labels, {"m": pred})}
     floor = "floor_mae (perfect per-source)"
-    assert rows["one-spectrum sources"][floor] == 0 and rows["one-spectrum sources"]["n_spectra"] == 1
+    one = rows["one-spectrum sources"]
+    assert one[floor] == 0 and one["n_spectra"] == 1
     assert rows["multi-spectrum, labels agree"][floor] == 0
     dis = rows["multi-spectrum, labels disagree"]
     assert dis["n_sources"] == 1 and dis[floor] == pytest.approx(1.0)  # |10-11|, 0, |13-11|

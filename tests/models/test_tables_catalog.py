@@ -165,8 +165,8 @@ def test_hillas_features_add_miss_and_head_tail_when_the_columns_are_there():
     from skyfm.models.catalog import hillas_features
 
     cols = MAGIC_COLUMNS[:-1]
-    row = dict(fLength=40.0, fWidth=10.0, fSize=3.0, fConc=0.4, fConc1=0.2, fAsym=-5.0,
-               fM3Long=12.0, fM3Trans=-3.0, fAlpha=-30.0, fDist=100.0)
+    row = {"fLength": 40.0, "fWidth": 10.0, "fSize": 3.0, "fConc": 0.4, "fConc1": 0.2,
+           "fAsym": -5.0, "fM3Long": 12.0, "fM3Trans": -3.0, "fAlpha": -30.0, "fDist": 100.0}
     H, names = hillas_features(np.array([[row[c] for c in cols]]), cols)
     got = dict(zip(names, H[0]))
     assert got["miss"] == pytest.approx(50.0)  # 100 sin 30 deg
