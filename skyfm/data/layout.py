@@ -243,8 +243,14 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
         if labels:
             df["label"] = df["object_id"].map(labels)
             label_col = "label"
+        targets = info.get("target_columns") or []
+        missing = [t for t in targets if t not in df.columns]
+        if missing:
+            raise DataFormatError(f"dataset.json names target column(s) {missing} that the table "
+                                  "lacks", file=tab_file, field="target_columns",
+                                  expected=f"columns of {tab_file.name}")
         cat = Catalog(df.reset_index(drop=True), id_column="object_id",
-                      label_column=label_col, units=info.get("units"),
+                      label_column=label_col, units=info.get("units"), target_columns=targets,
                       provenance=Provenance(file=str(tab_file), reader="layout",
                                             dataset=dataset))
         cat.object_id = tab_file.name
@@ -531,6 +537,10 @@ def _write_layout(obs: list, out: Path, *, progress: Progress, image_format: str
             frames.append(t)
             if c.units:
                 info.setdefault("units", {}).update(c.units)
+            targets = info.setdefault("target_columns", [])
+            targets += [t for t in c.target_columns if t not in targets]
+        if not info["target_columns"]:
+            del info["target_columns"]
         table = pd.concat(frames, ignore_index=True)
         table.to_parquet(out / "table.parquet", index=False)
         if progress is not None:

@@ -29,6 +29,20 @@ def test_sdss_redshift_is_a_target_not_a_feature(tmp_path):
     assert all("redshift" not in r.values for r in rows)  # discovery never embeds it
 
 
+def test_target_columns_survive_the_generic_layout(tmp_path):
+    """Converting the SDSS file to the generic layout and reading it back keeps redshift a
+    target: it must not turn into an input feature on the way."""
+    from skyfm.data import Catalog, load_dataset, write_dataset
+
+    f = tmp_path / "Skyserver_SQL2_27_2018_6_51_39_PM.csv"
+    f.write_text(SDSS_HEADER + SDSS_ROWS)
+    write_dataset(read(f), tmp_path / "out")
+    back = [o for o in load_dataset(tmp_path / "out") if isinstance(o, Catalog)][0]
+    assert back.target_columns == ["redshift"]
+    assert "redshift" not in back.feature_columns
+    assert back.table["redshift"].tolist() == [-8e-06, 0.12]
+
+
 def test_htru2_and_magic_labels_are_names(tmp_path):
     (tmp_path / "HTRU_2.csv").write_text("1,2,3,4,5,6,7,8,0\n2,3,4,5,6,7,8,9,1\n3,4,5,6,7,8,9,0,\n")
     cat = read(tmp_path / "HTRU_2.csv")[0]
