@@ -141,8 +141,9 @@ def render_arcs(shape: tuple[int, int], centre: tuple[float, float], lens: dict,
 def host_properties(data: np.ndarray, radius: float = GZ1_R90_PIX) -> dict:
     """Sky level per plane (median of the 5 % border), centre (row, col: light-weighted
     centroid within ``radius`` of the middle), axis ratio and position angle (radians, from the
-    +column axis towards +row, as lenstronomy's x, y) from the second moments, and the host's
-    sky-subtracted flux per plane within ``radius`` of its centre."""
+    +column axis towards +row, as lenstronomy's x, y) from the second moments in an elliptical
+    aperture of the host's shape (iterated), and the host's sky-subtracted flux per plane
+    within ``radius`` of its centre."""
     d = np.asarray(data, float)
     nb, h, w = d.shape
     e = max(1, int(0.05 * min(h, w)))
@@ -159,14 +160,20 @@ def host_properties(data: np.ndarray, radius: float = GZ1_R90_PIX) -> dict:
             break
         cy, cx = (m * yy).sum() / m.sum(), (m * xx).sum() / m.sum()
     inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-    m = lum * inside
-    tot = max(m.sum(), 1e-12)
-    mxx = (m * (xx - cx) ** 2).sum() / tot
-    myy = (m * (yy - cy) ** 2).sum() / tot
-    mxy = (m * (xx - cx) * (yy - cy)).sum() / tot
-    lam = np.linalg.eigvalsh([[mxx, mxy], [mxy, myy]])
-    q = float(np.sqrt(max(lam[0], 1e-12) / max(lam[1], 1e-12)))
-    pa = float(0.5 * np.arctan2(2 * mxy, mxx - myy))
+    q, pa = 1.0, 0.0
+    for _ in range(5):  # moments in an elliptical aperture of the current shape (same area):
+        # a circular one cuts the major axis more and biases q towards 1
+        c, s = np.cos(pa), np.sin(pa)
+        u = (xx - cx) * c + (yy - cy) * s
+        v = -(xx - cx) * s + (yy - cy) * c
+        m = lum * ((u * u * q + v * v / q) <= r * r)
+        tot = max(m.sum(), 1e-12)
+        mxx = (m * (xx - cx) ** 2).sum() / tot
+        myy = (m * (yy - cy) ** 2).sum() / tot
+        mxy = (m * (xx - cx) * (yy - cy)).sum() / tot
+        lam = np.linalg.eigvalsh([[mxx, mxy], [mxy, myy]])
+        q = float(np.clip(np.sqrt(max(lam[0], 1e-12) / max(lam[1], 1e-12)), 0.2, 1.0))
+        pa = float(0.5 * np.arctan2(2 * mxy, mxx - myy))
     flux = np.array([(np.clip(p - s, 0, None) * inside).sum() for p, s in zip(d, sky)])
     return {"sky": sky, "centre": (float(cy), float(cx)), "q": q, "pa": pa, "flux": flux}
 
@@ -191,6 +198,8 @@ def inject_lens(img: Image, rng: np.random.Generator | int | None = None,
     parameter (arcsec and radians), ``meta['original_label']`` the host's label."""
     cfg = config or LensConfig()
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    if len(img.bands) != 3:
+        raise ValueError(f"lens injection needs a 3-plane gri cutout, got bands {img.bands}")
     data = np.nan_to_num(np.asarray(img.data, np.float64))
     host = host_properties(data, cfg.host_radius_pix)
     te = rng.uniform(*cfg.theta_e_arcsec)
