@@ -113,3 +113,34 @@ def test_inject_lens_is_reproducible_and_refuses_non_gri_cutouts():
     assert a.data.max() <= 255 and np.all(a.data == np.round(a.data))  # stays 8-bit
     with pytest.raises(ValueError, match="3-plane gri"):
         inject_lens(Image(np.ones((1, 50, 50)) * 5), rng=0)
+
+
+def test_sim_lenses_cli_writes_injected_cutouts_and_their_parameters(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from skyfm.cli import _register, app
+    from skyfm.data import read
+    from skyfm.data.io.images import write_image_file
+
+    _register()
+    hosts = tmp_path / "hosts"
+    hosts.mkdir()
+    for k in range(3):
+        write_image_file(Image(_elliptical(101, seed=k).astype(np.float32), ["i", "r", "g"]),
+                         hosts / f"h{k}.png")
+    runner = CliRunner()
+    res = runner.invoke(app, ["sim", "lenses", str(hosts), "--n", "2", "--out",
+                              str(tmp_path / "out")])
+    assert res.exit_code != 0 and "elliptical" in res.output  # unlabelled: not hosts by default
+    res = runner.invoke(app, ["sim", "lenses", str(hosts), "--n", "2", "--any-host",
+                              "--theta-e", "1.5,2", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    obs = read(tmp_path / "out")
+    assert len(obs) == 2 and {o.label for o in obs} == {"lens"}
+    params = pd.read_csv(tmp_path / "out" / "lens_params.csv")
+    assert sorted(params["object_id"]) == sorted(obs.object_ids)
+    assert params["lens_theta_e"].between(1.5, 2).all()
+    res = runner.invoke(app, ["sim", "lenses", str(hosts), "--theta-e", "3,1", "--any-host",
+                              "--out", str(tmp_path / "o2")])
+    assert res.exit_code != 0 and "MIN <= MAX" in res.output
