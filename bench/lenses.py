@@ -137,7 +137,7 @@ def lens_sheet(hosts, injected, path: Path, n: int = 8, half: int = 45) -> None:
     fig, axes = plt.subplots(3, n, figsize=(n * 1.7, 3 * 1.8), squeeze=False)
     for k in range(n):
         m = injected[k].meta["injected_lens"]
-        cy, cx = (int(round(v)) for v in m["centre"])
+        cy, cx = (round(v) for v in m["centre"])
         crops = [np.asarray(hosts[k].data, float), np.asarray(injected[k].data, float)]
         crops.append(crops[1] - crops[0])
         for row, d in enumerate(crops):
@@ -209,8 +209,8 @@ def main() -> None:
         rows.append((name, a_rec, a_auc, l_rec, l_auc, flagged, time.perf_counter() - t1,
                      split_rec))
     n = len(injected)
-    print(f"| embedder | anomaly recall (top 1 %) | anomaly AUC | lens-score recall (top 1 %) "
-          f"| lens-score AUC | injected flagged as artefacts | seconds |")
+    print("| embedder | anomaly recall (top 1 %) | anomaly AUC | lens-score recall (top 1 %) "
+          "| lens-score AUC | injected flagged as artefacts | seconds |")
     print("|---|---|---|---|---|---|---|")
     for name, a_rec, a_auc, l_rec, l_auc, flagged, sec, _ in rows:
         print(f"| {name} | {a_rec:.2f} ({round(a_rec * n)}/{n}) | {a_auc:.3f} | "

@@ -19,11 +19,11 @@ rest is numpy/scipy:
    surface brightness), sampled ``supersample`` times finer than the pixels, convolved with a
    Gaussian PSF of ``psf_fwhm_arcsec`` (SDSS median seeing, 1.3″) and binned to pixels.
 5. *Brightness and colour*: the lensed arcs' total flux in the middle (r) plane is
-   ``arc_contrast_mag`` (2.5..4.5 mag) fainter than the host's, the range of the SLACS lenses
-   (deflectors I ~ 16.5-18.5, lensed sources ~ 20-23 in HST F814W); the source is bluer than the host
-   by ``bluer_gr`` in g-r and ``bluer_ri`` in r-i (a star-forming galaxy behind an
-   elliptical), applied to the host's own plane ratios. Values are rounded and clipped to
-   0..255 on 8-bit cutouts.
+   ``arc_contrast_mag`` (2.5..4.5 mag) fainter than the host's, the range of the SLACS
+   lenses (deflectors I ~ 16.5-18.5, lensed sources ~ 20-23 in HST F814W); the source is
+   bluer than the host by ``bluer_gr`` in g-r and ``bluer_ri`` in r-i (a star-forming galaxy
+   behind an elliptical), applied to the host's own plane ratios. Values are rounded and
+   clipped to 0..255 on 8-bit cutouts.
 
 Pixel scale (an assumption, stated in :data:`GZ1_PIXEL_SCALE`): Galaxy Zoo 1 cutouts are SDSS
 ImgCutout images at 0.024 x petroR90_r arcsec per pixel (Lintott et al. 2008), so every host's
@@ -74,17 +74,17 @@ def _lens_kwargs(theta_e, q, pa, gamma, gamma_pa, cx=0.0, cy=0.0):
 
     e1, e2 = phi_q2_ellipticity(pa, q)
     g1, g2 = shear_polar2cartesian(gamma_pa, gamma)
-    return [dict(theta_E=float(theta_e), e1=float(e1), e2=float(e2), center_x=cx,
-                 center_y=cy),
-            dict(gamma1=float(g1), gamma2=float(g2), ra_0=cx, dec_0=cy)]
+    sie = {"theta_E": float(theta_e), "e1": float(e1), "e2": float(e2), "center_x": cx,
+           "center_y": cy}
+    return [sie, {"gamma1": float(g1), "gamma2": float(g2), "ra_0": cx, "dec_0": cy}]
 
 
 def _source_kwargs(x, y, r_eff, n, q, pa):
     from lenstronomy.Util.param_util import phi_q2_ellipticity
 
     e1, e2 = phi_q2_ellipticity(pa, q)
-    return [dict(amp=1.0, R_sersic=float(r_eff), n_sersic=float(n), e1=float(e1), e2=float(e2),
-                 center_x=float(x), center_y=float(y))]
+    return [{"amp": 1.0, "R_sersic": float(r_eff), "n_sersic": float(n), "e1": float(e1),
+             "e2": float(e2), "center_x": float(x), "center_y": float(y)}]
 
 
 def lensed_surface_brightness(x, y, lens: dict, source: dict) -> np.ndarray:
@@ -115,7 +115,7 @@ def render_arcs(shape: tuple[int, int], centre: tuple[float, float], lens: dict,
     reach = 1.8 * lens["theta_e"] + np.hypot(source["x"], source["y"]) \
         + 6 * source["r_eff"] + 2 * psf_fwhm_arcsec
     half = int(np.ceil(reach / pixel_scale))
-    r0, c0 = int(round(centre[0])), int(round(centre[1]))
+    r0, c0 = round(centre[0]), round(centre[1])
     rows = np.arange(r0 - half, r0 + half + 1)
     cols = np.arange(c0 - half, c0 + half + 1)
     sub = (np.arange(ss) + 0.5) / ss - 0.5
@@ -203,12 +203,12 @@ def inject_lens(img: Image, rng: np.random.Generator | int | None = None,
     data = np.nan_to_num(np.asarray(img.data, np.float64))
     host = host_properties(data, cfg.host_radius_pix)
     te = rng.uniform(*cfg.theta_e_arcsec)
-    lens = dict(theta_e=te, q=float(np.clip(host["q"], 0.5, 1.0)), pa=host["pa"],
-                gamma=rng.uniform(*cfg.shear), gamma_pa=rng.uniform(0, np.pi))
+    lens = {"theta_e": te, "q": float(np.clip(host["q"], 0.5, 1.0)), "pa": host["pa"],
+            "gamma": rng.uniform(*cfg.shear), "gamma_pa": rng.uniform(0, np.pi)}
     off, ang = rng.uniform(*cfg.source_offset) * te, rng.uniform(0, 2 * np.pi)
-    source = dict(x=off * np.cos(ang), y=off * np.sin(ang),
-                  r_eff=rng.uniform(*cfg.source_reff_arcsec), n=rng.uniform(*cfg.source_n),
-                  q=rng.uniform(*cfg.source_q), pa=rng.uniform(0, np.pi))
+    source = {"x": off * np.cos(ang), "y": off * np.sin(ang),
+              "r_eff": rng.uniform(*cfg.source_reff_arcsec), "n": rng.uniform(*cfg.source_n),
+              "q": rng.uniform(*cfg.source_q), "pa": rng.uniform(0, np.pi)}
     arcs = render_arcs(data.shape[1:], host["centre"], lens, source, cfg.pixel_scale,
                        cfg.psf_fwhm_arcsec, cfg.supersample)
     contrast = rng.uniform(*cfg.arc_contrast_mag)
@@ -217,10 +217,11 @@ def inject_lens(img: Image, rng: np.random.Generator | int | None = None,
     out = data + arc_flux * colour[:, None, None] * arcs[None]
     if data.min() >= 0 and data.max() <= 255:  # an 8-bit cutout stays one
         out = np.clip(np.round(out), 0, 255)
-    drawn = dict(lens=lens, source=source, arc_contrast_mag=contrast, arc_flux=float(arc_flux),
-                 colour=colour.tolist(), centre=list(host["centre"]),
-                 config={k: list(v) if isinstance(v, tuple) else v
-                         for k, v in asdict(cfg).items()})
+    drawn = {"lens": lens, "source": source, "arc_contrast_mag": contrast,
+             "arc_flux": float(arc_flux), "colour": colour.tolist(),
+             "centre": list(host["centre"]),
+             "config": {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in asdict(cfg).items()}}
     return Image(out.astype(np.float32), list(img.bands), wcs=img.wcs, psf=img.psf,
                  pixel_scale=img.pixel_scale, unit=img.unit, mask=img.mask,
                  object_id=img.object_id, label="lens", provenance=img.provenance,

@@ -7,8 +7,8 @@ import pytest
 
 pytest.importorskip("lenstronomy", reason="the lens twin needs lenstronomy (skyfm[sim])")
 
-from skyfm.data.observations import Image  # noqa: E402
-from skyfm.sim.lenses import (  # noqa: E402
+from skyfm.data.observations import Image
+from skyfm.sim.lenses import (
     LensConfig,
     host_properties,
     inject_lens,
@@ -16,7 +16,7 @@ from skyfm.sim.lenses import (  # noqa: E402
     render_arcs,
 )
 
-SIS = dict(theta_e=1.5, q=1.0, pa=0.0, gamma=0.0, gamma_pa=0.0)
+SIS = {"theta_e": 1.5, "q": 1.0, "pa": 0.0, "gamma": 0.0, "gamma_pa": 0.0}
 
 
 def _grid(half: float, step: float):
@@ -26,7 +26,7 @@ def _grid(half: float, step: float):
 
 
 def _source(x=0.0, y=0.0, r_eff=0.05, n=1.0):
-    return dict(x=x, y=y, r_eff=r_eff, n=n, q=1.0, pa=0.0)
+    return {"x": x, "y": y, "r_eff": r_eff, "n": n, "q": 1.0, "pa": 0.0}
 
 
 def test_centred_source_makes_an_einstein_ring_at_theta_e():
