@@ -215,13 +215,13 @@ def main() -> None:
     for name, a_rec, a_auc, l_rec, l_auc, flagged, sec, _ in rows:
         print(f"| {name} | {a_rec:.2f} ({round(a_rec * n)}/{n}) | {a_auc:.3f} | "
               f"{l_rec:.2f} ({round(l_rec * n)}/{n}) | {l_auc:.3f} | {flagged}/{n} | {sec:.0f} |")
+    for m in missing:
+        print(f"unavailable: {m}")
     nb = int((contrast < 3.5).sum())
     print(f"\nlens-score recall (top 1 %) by arc contrast: {nb} lenses with arcs 2.5-3.5 mag "
           f"fainter than the host, {n - nb} with 3.5-4.5 mag")
     for name, *_, (rb, rf) in rows:
         print(f"- {name}: {rb:.2f} (brighter arcs), {rf:.2f} (fainter arcs)")
-    for m in missing:
-        print(f"unavailable: {m}")
     ru = resource.getrusage(resource.RUSAGE_SELF)
     print(f"\nwall {time.perf_counter() - t0:.0f} s, process CPU {time.process_time() - c0:.0f} s "
           f"(user {ru.ru_utime:.0f} s), load average {os.getloadavg()[0]:.2f}")
