@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skyfm.sim.lenses import GZ1_PIXEL_SCALE
+
 KNOWN = {"baseline": "skyfm.models.image:ImageMorphologyBaseline",
          "skyfm-img-base": "skyfm.models.image_embedder:ImageEncoderEmbedder"}
 #: not registered embedders, measured only when named: the baseline on the central quarter
@@ -157,6 +159,35 @@ def lens_sheet(hosts, injected, path: Path, n: int = 8, half: int = 45) -> None:
     plt.close(fig)
 
 
+def measure_scale(root: Path, n: int, seeing: float = 1.3) -> None:
+    """Print the half-maximum FWHM (pixels) of faint compact sources away from the host in the
+    first ``n`` GZ1 cutouts and the pixel scale they imply for ``seeing`` arcsec: a check of
+    the assumed :data:`skyfm.sim.lenses.GZ1_PIXEL_SCALE` (the scale differs per cutout, 0.024
+    x the host's R90, so there is no single stellar peak)."""
+    from scipy import ndimage as ndi
+
+    from skyfm.data.io.images import read_galaxyzoo
+
+    fw = []
+    for o in read_galaxyzoo(root, limit=n):
+        d = np.asarray(o.data, float).mean(0)
+        h, w = d.shape
+        sky = np.median(d)
+        peaks = (ndi.maximum_filter(d, 15) == d) & (d - sky > 40) & (d - sky < 150)
+        for y, x in zip(*np.nonzero(peaks)):
+            if np.hypot(y - h / 2, x - w / 2) < 100 or min(y, x) < 20 or y > h - 21 \
+                    or x > w - 21:
+                continue
+            cut = d[y - 15:y + 16, x - 15:x + 16] - sky
+            lab, _ = ndi.label(cut > cut[15, 15] / 2)
+            fw.append(2 * np.sqrt((lab == lab[15, 15]).sum() / np.pi))
+    q = np.percentile(fw, [10, 20, 50])
+    print(f"{len(fw)} faint compact sources in {n} cutouts: FWHM {q[0]:.1f} / {q[1]:.1f} / "
+          f"{q[2]:.1f} pixels (10th / 20th / 50th percentile) -> {seeing / q[0]:.2f} / "
+          f"{seeing / q[1]:.2f} arcsec per pixel for {seeing} arcsec seeing (assumed: "
+          f"{GZ1_PIXEL_SCALE})\n")
+
+
 def main() -> None:
     from skyfm.discover import discover
     from skyfm.sim.lenses import inject_lens
@@ -170,11 +201,15 @@ def main() -> None:
     ap.add_argument("--embedders", default=None, help="comma-separated (see docstring)")
     ap.add_argument("--sheet", type=Path, default=None, help="contact sheet PNG of lenses")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--measure-scale", type=int, default=0, metavar="N",
+                    help="first check the assumed pixel scale on N cutouts")
     args = ap.parse_args()
     root = Path(os.environ.get("SKYFM_DATA_DIR", "")) / "images_galaxyzoo1_sdss"
     if not root.is_dir():
         raise SystemExit(f"needs SKYFM_DATA_DIR with images_galaxyzoo1_sdss ({root})")
     t0, c0 = time.perf_counter(), time.process_time()
+    if args.measure_scale:
+        measure_scale(root, args.measure_scale)
     factories, missing = embedder_factories(args.embedders)
     real, hosts, tr_hosts, tr_other = split(root, args.n_real, args.n_test, args.n_train,
                                             args.n_other, args.seed)
