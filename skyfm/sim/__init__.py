@@ -3,8 +3,9 @@
 Light curves (:func:`simulate_lightcurves`, :func:`inject_lightcurve`) with survey cadences
 and noise (ZTF, LSST, OGLE, EROS); APOGEE spectra from The Payne emulator
 (:func:`simulate_spectra`); galaxy images with galsim (:func:`simulate_galaxies`,
-:func:`inject_image`); strong lenses ray-traced into real cutouts (:func:`inject_lens`); and a check of the twin against real catalogues (:func:`check_twin`).
-Heavy modules are imported lazily.
+:func:`inject_image`); strong lenses ray-traced into real cutouts (:func:`inject_lens`);
+and a check of the twin against real catalogues (:func:`check_twin`). Heavy modules are
+imported lazily.
 """
 
 from __future__ import annotations
