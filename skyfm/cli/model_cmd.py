@@ -185,6 +185,8 @@ def evaluate_cmd(
              "also the same CNN from scratch (rows 'scratch-cnn')")] = False,
     finetune_epochs: Annotated[int, typer.Option(
         help="epochs of fine-tuning (15: chosen on a validation split inside EROS train)")] = 15,
+    finetune_min_steps: Annotated[int, typer.Option(
+        help="images: fewest optimiser steps of each CNN (small labelled sets)")] = 150,
     finetune_members: Annotated[int, typer.Option(
         help="fits averaged in the fine-tuned ensemble (each with its own seed)")] = 4,
     prior_shift: Annotated[bool, typer.Option(
@@ -234,7 +236,8 @@ def evaluate_cmd(
         result = evaluate_embedded(tr_all, te_all, parse_settings(labels_per_class),
                                    n_draws=draws, task=task, redshift=redshift,
                                    n_members=members, finetune=finetune, mirror=mirror,
-                                   encoder=model, finetune_epochs=finetune_epochs)
+                                   encoder=model, finetune_epochs=finetune_epochs,
+                                   finetune_min_steps=finetune_min_steps)
         Console().print(rich_table_regression(result) if result["task"] == "regression"
                         else rich_table(result))
         if json_out:

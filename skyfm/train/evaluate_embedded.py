@@ -89,7 +89,7 @@ def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 1
                       n_draws: int = 3, seed: int = 0, task: str = "auto",
                       redshift: bool = False, n_members: int = 5, finetune: bool = False,
                       mirror: str | None = None, encoder: str | None = None,
-                      finetune_epochs: int = 15, finetune_min_steps: int = 300) -> dict:
+                      finetune_epochs: int = 15, finetune_min_steps: int = 150) -> dict:
     """Both methods on labelled subsets of ``train`` (``labels``: per class for a
     classification, objects for a regression; ``"all"``), scored on ``test``. Images with
     ``finetune``: also the fine-tuned encoder (``encoder``: a name or directory, else the
@@ -189,6 +189,8 @@ class _CnnSides:
     same architecture trained from random weights, on the same subsets and augmentations."""
 
     def __init__(self, registry, train, test, encoder, epochs, min_steps, mirror):
+        import torch
+
         from skyfm.models.image_encoder import prepare_stamps
         from skyfm.train.images import SupervisedConfig
 
@@ -196,7 +198,9 @@ class _CnnSides:
         self.encoder = cls.from_pretrained(encoder) if encoder else cls.from_pretrained()
         self.S_tr = prepare_stamps(train, self.encoder.config)
         self.S_te = prepare_stamps(test, self.encoder.config)
-        self.cfg = SupervisedConfig(epochs=epochs, min_steps=min_steps)
+        # torch's thread count (OMP_NUM_THREADS or the cores) as it is when evaluation starts
+        self.cfg = SupervisedConfig(epochs=epochs, min_steps=min_steps,
+                                    threads=torch.get_num_threads())
         self.mirror = mirror
 
     def predict(self, idx, y, seed) -> dict:

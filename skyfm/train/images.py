@@ -133,7 +133,7 @@ def pretrain(images: Sequence, cfg: ImagePretrainConfig | None = None,
 @dataclass
 class SupervisedConfig:
     epochs: int = 30
-    min_steps: int = 300      # small labelled sets still get this many optimiser steps
+    min_steps: int = 150      # small labelled sets still get this many optimiser steps
     batch_size: int = 64
     lr: float = 2e-3
     backbone_lr: float = 1.0  # backbone learning rate as a share of ``lr`` (fine-tuning: < 1)
