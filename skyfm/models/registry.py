@@ -157,9 +157,10 @@ register_modality(
                 "the pretrained skyfm-spec-base encoder is SpectrumEncoderEmbedder")
 register_modality(
     "image", observation_types=("skyfm.data.observations:Image",),
-    embedder="skyfm.models.image:ImageMorphologyBaseline",
-    description="images: polar Fourier features + morphology statistics (baseline, no "
-                "trained model)")
+    embedder="skyfm.models.image_embedder:ImageEncoderEmbedder",
+    encoder="skyfm.models.image_encoder:ImageEncoder",
+    description="images: the pretrained skyfm-img-base encoder + morphology statistics "
+                "(ImageMorphologyBaseline: the baseline without a trained model)")
 register_modality(
     "table", observation_types=("skyfm.data.tablerow:TableRow",
                                 "skyfm.data.observations:Catalog"),
