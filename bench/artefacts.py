@@ -16,9 +16,10 @@ reported apart as likely artefacts. Each candidate is judged by eye from the con
 ZTF (``--set ztf``): discovery on the 58 objects of ``ztf_alerts_sample`` read as images
 (``modality='image'``: the latest alert's science, template and difference stamps as three
 planes; an artefact of a subtraction shows only when the planes are compared). Judged by eye
-(zscaled stamps) in ``tests/images/data/ztf_top_candidates.csv``: an artefact is a detection
-at the stamp's centre that is a bad subtraction (dipole, ringing), a cosmic ray or bad pixel
-(sharper than the PSF), or a stamp at a detector edge. The table counts the flags by source:
+(zscaled stamps) in ``tests/images/data/ztf_top_candidates.csv`` (all 58, so any ranking is
+fully judged; ``rank_before`` is the ranking with ImageMorphologyBaseline): an artefact is a
+detection at the stamp's centre that is a bad subtraction (dipole, ringing), a cosmic ray or
+bad pixel (sharper than the PSF), or a stamp at a detector edge. The table counts the flags by source:
 the CNN head (it reads only 8-bit colour cutouts and gives no opinion on ZTF stamps), the
 placeholder rule and the ZTF real-bogus rule (``real_bogus(drb=...)``, see
 :mod:`skyfm.discover.artefact`); "CNN forced" runs the CNN on zscaled stamps mapped to 0..255
@@ -127,6 +128,16 @@ def table(title: str, c, truth: dict, top: int, extra: str = "") -> tuple[list, 
     return before, after
 
 
+def embedder(args):
+    """A new instance of ``--embedder`` (module:Class), or None: the registry's default."""
+    if not args.embedder:
+        return None
+    import importlib
+
+    module, _, name = args.embedder.partition(":")
+    return getattr(importlib.import_module(module), name)()
+
+
 def galaxyzoo(args) -> None:
     from skyfm.data.io.images import read_galaxyzoo
     from skyfm.discover import discover
@@ -136,7 +147,8 @@ def galaxyzoo(args) -> None:
         raise SystemExit(f"needs SKYFM_DATA_DIR with images_galaxyzoo1_sdss ({root})")
     t0 = time.perf_counter()
     obs = read_galaxyzoo(root, limit=args.n)
-    c = discover(obs, None, n_members=2, n_noise=1, use_labels=False).candidates
+    c = discover(obs, None, embedder=embedder(args), n_members=2, n_noise=1,
+                 use_labels=False).candidates
     seconds = time.perf_counter() - t0
     before, after = table(f"Galaxy Zoo 1, first {args.n} images, discovery {seconds:.0f} s", c,
                           judged(LABELS), args.top)
@@ -160,7 +172,8 @@ def ztf(args) -> None:
         raise SystemExit(f"needs SKYFM_DATA_DIR with ztf_alerts_sample ({root})")
     t0 = time.perf_counter()
     obs = read(root, modality="image")
-    c = discover(obs, None, n_members=2, n_noise=1, use_labels=False).candidates
+    c = discover(obs, None, embedder=embedder(args), n_members=2, n_noise=1,
+                 use_labels=False).candidates
     seconds = time.perf_counter() - t0
     truth = judged(ZTF_LABELS)
     by = {o.object_id: o for o in obs}
@@ -187,7 +200,9 @@ def ztf(args) -> None:
     extra = (f" (CNN head: {int(np.isnan(p).sum())} of {len(p)} stamps not judged; rules: "
              f"{rule['real_bogus']} real_bogus, {rule['placeholder_image']} placeholder_image, "
              f"{rule['likely_artefact']} likely_artefact)")
-    before, _ = table(f"ZTF alert cutouts, {len(obs)} objects, discovery {seconds:.0f} s", c,
+    emb = args.embedder or "the registry's image embedder"
+    before, _ = table(f"ZTF alert cutouts, {len(obs)} objects, {emb}, discovery "
+                      f"{seconds:.0f} s", c,
                       truth, args.top, extra)
     print(f"CNN forced onto zscaled ZTF stamps: p >= {head.config.threshold} for "
           f"{int((forced[arte] >= head.config.threshold).sum())} of {int(arte.sum())} judged "
@@ -206,6 +221,8 @@ def main() -> None:
     ap.add_argument("--set", choices=("both", "galaxyzoo", "ztf"), default="both")
     ap.add_argument("--n", type=int, default=800, help="Galaxy Zoo images")
     ap.add_argument("--top", type=int, default=50)
+    ap.add_argument("--embedder", default=None,
+                    help="module:Class of the image embedder (default: the registry's)")
     ap.add_argument("--sheet", type=Path, default=None, help="contact sheet PNG (before/after)")
     args = ap.parse_args()
     if args.set in ("both", "galaxyzoo"):
