@@ -124,7 +124,8 @@ def table(title: str, c, truth: dict, top: int, extra: str = "") -> tuple[list, 
     print(f"| before: top {top} by score | {len(before)} | {b_yes} | {b_un} |")
     print(f"| after: top {top} not flagged | {len(after)} | {a_yes} | {a_un} |")
     print(f"\nin the top {top}: {len(arte_top)} artefacts by eye, {caught} of them flagged; "
-          f"{len(flagged_top)} flagged, {false_flags} of those real by eye\n")
+          f"{len(flagged_top)} flagged, {false_flags} of those real by eye; by eye in the "
+          f"top 10 / 20: {count(before[:10])[0]} / {count(before[:20])[0]}\n")
     return before, after
 
 
