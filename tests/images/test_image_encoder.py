@@ -34,13 +34,15 @@ def blob(size: int, rng, ring: bool = False, bands: int = 3, scale: float = 100.
         + rng.normal(0, 1, (bands, size, size))
 
 
-def spiral(size: int = 160, sense: int = 1) -> np.ndarray:
-    """A two-armed logarithmic spiral with a bulge, in 8-bit colour (3, size, size)."""
+def spiral(size: int = 160, sense: int = 1, angle: float = 0.0, seed: int = 1) -> np.ndarray:
+    """A two-armed logarithmic spiral with a bulge, in 8-bit colour (3, size, size), turned by
+    ``angle`` (radians), with its own sky noise (``seed``)."""
     yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
     r, th = np.hypot(yy, xx) + 1e-6, np.arctan2(yy, xx)
-    arms = np.cos(2 * (th - sense * 2.5 * np.log(r / 4))) ** 8 * np.exp(-r / 18) * (r > 4)
+    arms = np.cos(2 * (th - angle - sense * 2.5 * np.log(r / 4))) ** 8 * np.exp(-r / 18) \
+        * (r > 4)
     light = 0.9 * np.exp(-r / 4) + 0.8 * arms
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     d = np.stack([light * 220, light * 200, light * 240]) + rng.normal(8, 2, (3, size, size))
     return np.clip(d, 0, 255)
 
@@ -197,3 +199,20 @@ def test_evaluate_on_a_tiny_image_layout_with_finetune_and_scratch(tmp_path):
     # rings and discs are easy: the CNN trained on 16 of them beats chance
     best = max(r["macro_f1"] for r in res["rows"] if r["method"] == "scratch-cnn")
     assert best > 0.6
+
+
+def test_shipped_encoder_tells_a_spiral_from_its_mirror_image_not_from_its_rotation():
+    enc = ImageEncoder.from_pretrained("skyfm-img-base")
+
+    def dist(a, b):
+        return 1 - float(a @ b) / float(np.linalg.norm(a) * np.linalg.norm(b))
+
+    for sense in (1, -1):
+        d = spiral(240, sense)
+        views = [d, d[:, :, ::-1], np.rot90(d, 1, (1, 2)), np.rot90(d, 3, (1, 2)),
+                 spiral(240, sense, seed=7)]  # the last: the same spiral, other sky noise
+        E = enc.embed([Image(v.copy()) for v in views])
+        mirror = dist(E[0], E[1])
+        for k in (2, 3, 4):
+            assert mirror > 3 * dist(E[0], E[k]), (sense, k, mirror, dist(E[0], E[k]))
+            assert dist(E[k], E[0]) < dist(E[k], E[1])
