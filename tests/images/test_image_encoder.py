@@ -216,3 +216,35 @@ def test_shipped_encoder_tells_a_spiral_from_its_mirror_image_not_from_its_rotat
         for k in (2, 3, 4):
             assert mirror > 3 * dist(E[0], E[k]), (sense, k, mirror, dist(E[0], E[k]))
             assert dist(E[k], E[0]) < dist(E[k], E[1])
+
+
+def _cutout(size: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    gal = 120 * np.exp(-((xx - size / 2) ** 2 + (yy - size / 2) ** 2) / (2 * 6.0**2))
+    return np.clip(np.stack([gal * f for f in (1.0, 0.8, 0.6)]) + 8
+                   + rng.normal(0, 2, (3, size, size)), 0, 255).astype(np.float32)
+
+
+def test_default_image_embedder_is_the_encoder_and_keeps_the_artefact_flags():
+    from skyfm.models import registry
+    from skyfm.models.image_embedder import ImageEncoderEmbedder
+    from skyfm.sim.artefacts import add_artefact
+
+    painted = [Image(add_artefact(_cutout(141, s), k, np.random.default_rng(s)),
+                     ["i", "r", "g"], object_id=f"a{s}")
+               for s, k in enumerate(("placeholder", "satellite_trail", "saturation_bleed"))]
+    clean = [Image(_cutout(141, 10 + s), ["i", "r", "g"], object_id=f"c{s}") for s in range(5)]
+    emb = registry.make_embedder("image")
+    assert isinstance(emb, ImageEncoderEmbedder)
+    emb.fit(painted + clean)
+    assert emb.uses_trained_model_ and "skyfm-img-base" in emb.describe()
+    flags = emb.artefact_flags(painted + clean)
+    assert sum(f.startswith("likely_artefact(cnn p=") for f in flags[:3]) >= 2
+    Z = emb.transform(painted + clean)
+    assert Z.shape == (8, emb.model_.embed_dim) and np.isfinite(Z).all()
+    params, arrays = emb.get_state()
+    back = ImageEncoderEmbedder.from_state(params, arrays)
+    np.testing.assert_allclose(back.transform(painted + clean), Z, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(back.features(clean), emb.features(clean), rtol=1e-5)
+    assert back.artefact_flags(painted + clean) == flags
