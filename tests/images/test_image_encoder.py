@@ -226,7 +226,7 @@ def _cutout(size: int, seed: int) -> np.ndarray:
                    + rng.normal(0, 2, (3, size, size)), 0, 255).astype(np.float32)
 
 
-def test_default_image_embedder_is_the_encoder_and_keeps_the_artefact_flags():
+def test_encoder_embedder_keeps_the_artefact_flags_and_its_state():
     from skyfm.models import registry
     from skyfm.models.image_embedder import ImageEncoderEmbedder
     from skyfm.sim.artefacts import add_artefact
@@ -235,9 +235,8 @@ def test_default_image_embedder_is_the_encoder_and_keeps_the_artefact_flags():
                      ["i", "r", "g"], object_id=f"a{s}")
                for s, k in enumerate(("placeholder", "satellite_trail", "saturation_bleed"))]
     clean = [Image(_cutout(141, 10 + s), ["i", "r", "g"], object_id=f"c{s}") for s in range(5)]
-    emb = registry.make_embedder("image")
-    assert isinstance(emb, ImageEncoderEmbedder)
-    emb.fit(painted + clean)
+    assert registry.get_modality("image").encoder_class().__name__ == "ImageEncoder"
+    emb = ImageEncoderEmbedder().fit(painted + clean)
     assert emb.uses_trained_model_ and "skyfm-img-base" in emb.describe()
     flags = emb.artefact_flags(painted + clean)
     assert sum(f.startswith("likely_artefact(cnn p=") for f in flags[:3]) >= 2
