@@ -71,7 +71,7 @@ def main() -> None:
                     f"new ones, {args.threads} torch threads")
     for col in ("embedder", "dim", "images/s (wall)", "images/s (CPU)", "fit (s, wall)",
                 "peak RSS (MB)"):
-        t.add_column(col, justify="right")
+        t.add_column(col, justify="right", no_wrap=True)
     for r in rows:
         t.add_row(r["embedder"], str(r["dim"]), f"{r['images_per_s_wall']:.1f}",
                   f"{r['images_per_s_cpu']:.1f}", f"{r['fit_wall_s']:.1f}",

@@ -157,10 +157,12 @@ register_modality(
                 "the pretrained skyfm-spec-base encoder is SpectrumEncoderEmbedder")
 register_modality(
     "image", observation_types=("skyfm.data.observations:Image",),
-    embedder="skyfm.models.image_embedder:ImageEncoderEmbedder",
+    embedder="skyfm.models.image:ImageMorphologyBaseline",
     encoder="skyfm.models.image_encoder:ImageEncoder",
-    description="images: the pretrained skyfm-img-base encoder + morphology statistics "
-                "(ImageMorphologyBaseline: the baseline without a trained model)")
+    description="images: polar Fourier features + morphology statistics (baseline, no "
+                "trained model); the pretrained skyfm-img-base encoder is ImageEncoderEmbedder "
+                "(not the default: its frozen embedding does not beat this one, see README "
+                "\"Images\")")
 register_modality(
     "table", observation_types=("skyfm.data.tablerow:TableRow",
                                 "skyfm.data.observations:Catalog"),

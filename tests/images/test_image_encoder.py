@@ -34,13 +34,15 @@ def blob(size: int, rng, ring: bool = False, bands: int = 3, scale: float = 100.
         + rng.normal(0, 1, (bands, size, size))
 
 
-def spiral(size: int = 160, sense: int = 1) -> np.ndarray:
-    """A two-armed logarithmic spiral with a bulge, in 8-bit colour (3, size, size)."""
+def spiral(size: int = 160, sense: int = 1, angle: float = 0.0, seed: int = 1) -> np.ndarray:
+    """A two-armed logarithmic spiral with a bulge, in 8-bit colour (3, size, size), turned by
+    ``angle`` (radians), with its own sky noise (``seed``)."""
     yy, xx = np.mgrid[:size, :size] - (size - 1) / 2
     r, th = np.hypot(yy, xx) + 1e-6, np.arctan2(yy, xx)
-    arms = np.cos(2 * (th - sense * 2.5 * np.log(r / 4))) ** 8 * np.exp(-r / 18) * (r > 4)
+    arms = np.cos(2 * (th - angle - sense * 2.5 * np.log(r / 4))) ** 8 * np.exp(-r / 18) \
+        * (r > 4)
     light = 0.9 * np.exp(-r / 4) + 0.8 * arms
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     d = np.stack([light * 220, light * 200, light * 240]) + rng.normal(8, 2, (3, size, size))
     return np.clip(d, 0, 255)
 
@@ -197,3 +199,51 @@ def test_evaluate_on_a_tiny_image_layout_with_finetune_and_scratch(tmp_path):
     # rings and discs are easy: the CNN trained on 16 of them beats chance
     best = max(r["macro_f1"] for r in res["rows"] if r["method"] == "scratch-cnn")
     assert best > 0.6
+
+
+def test_shipped_encoder_tells_a_spiral_from_its_mirror_image_not_from_its_rotation():
+    enc = ImageEncoder.from_pretrained("skyfm-img-base")
+
+    def dist(a, b):
+        return 1 - float(a @ b) / float(np.linalg.norm(a) * np.linalg.norm(b))
+
+    for sense in (1, -1):
+        d = spiral(240, sense)
+        views = [d, d[:, :, ::-1], np.rot90(d, 1, (1, 2)), np.rot90(d, 3, (1, 2)),
+                 spiral(240, sense, seed=7)]  # the last: the same spiral, other sky noise
+        E = enc.embed([Image(v.copy()) for v in views])
+        mirror = dist(E[0], E[1])
+        for k in (2, 3, 4):
+            assert mirror > 3 * dist(E[0], E[k]), (sense, k, mirror, dist(E[0], E[k]))
+            assert dist(E[k], E[0]) < dist(E[k], E[1])
+
+
+def _cutout(size: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    gal = 120 * np.exp(-((xx - size / 2) ** 2 + (yy - size / 2) ** 2) / (2 * 6.0**2))
+    return np.clip(np.stack([gal * f for f in (1.0, 0.8, 0.6)]) + 8
+                   + rng.normal(0, 2, (3, size, size)), 0, 255).astype(np.float32)
+
+
+def test_encoder_embedder_keeps_the_artefact_flags_and_its_state():
+    from skyfm.models import registry
+    from skyfm.models.image_embedder import ImageEncoderEmbedder
+    from skyfm.sim.artefacts import add_artefact
+
+    painted = [Image(add_artefact(_cutout(141, s), k, np.random.default_rng(s)),
+                     ["i", "r", "g"], object_id=f"a{s}")
+               for s, k in enumerate(("placeholder", "satellite_trail", "saturation_bleed"))]
+    clean = [Image(_cutout(141, 10 + s), ["i", "r", "g"], object_id=f"c{s}") for s in range(5)]
+    assert registry.get_modality("image").encoder_class().__name__ == "ImageEncoder"
+    emb = ImageEncoderEmbedder().fit(painted + clean)
+    assert emb.uses_trained_model_ and "skyfm-img-base" in emb.describe()
+    flags = emb.artefact_flags(painted + clean)
+    assert sum(f.startswith("likely_artefact(cnn p=") for f in flags[:3]) >= 2
+    Z = emb.transform(painted + clean)
+    assert Z.shape == (8, emb.model_.embed_dim) and np.isfinite(Z).all()
+    params, arrays = emb.get_state()
+    back = ImageEncoderEmbedder.from_state(params, arrays)
+    np.testing.assert_allclose(back.transform(painted + clean), Z, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(back.features(clean), emb.features(clean), rtol=1e-5)
+    assert back.artefact_flags(painted + clean) == flags
