@@ -96,9 +96,45 @@ def train_corpus(
     con.print(f"{len(prepared)} curves -> {out} (content digest {corpus_digest(*load_corpus(out))})")
 
 
+@train_app.command("images")
+def train_images(
+    data: Annotated[Path, typer.Option(
+        help="images to pretrain on: a generic-layout directory or an image folder "
+             "(labels unused); the shipped weights: runs/gz_split/morphology/train")],
+    out: Annotated[Path, typer.Option(help="output directory (config.json + model.safetensors)")],
+    epochs: Annotated[int, typer.Option(help="passes over the images")] = 25,
+    batch_size: Annotated[int, typer.Option()] = 128,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Pretrain the image encoder skyfm-img-base (contrastive, rotations, no mirror flips).
+
+    The shipped skyfm-img-base weights come from `skyfm train split galaxyzoo --out
+    runs/gz_split` and then `skyfm train images --data runs/gz_split/morphology/train --out DIR`
+    with every other option at its default (the train part only: the test part is never seen;
+    bit for bit the same weights on the CPU with 2 threads).
+
+    Example: skyfm train images --data runs/gz_split/morphology/train --out runs/img --epochs 1
+    """
+    from rich.console import Console
+
+    from skyfm.cli.progress import progress_task
+    from skyfm.data import read
+    from skyfm.train.images import ImagePretrainConfig, pretrain
+
+    con = Console()
+    cfg = ImagePretrainConfig(epochs=epochs, batch_size=batch_size, seed=seed)
+    imgs = list(read(data))
+    steps = epochs * max(1, len(imgs) // batch_size)
+    with progress_task("pretraining", steps) as advance:
+        enc, summary = pretrain(imgs, cfg, log=con.print, progress=advance)
+    summary["command"] = shlex.join(["skyfm", *sys.argv[1:]])
+    enc.save_pretrained(out, extra=summary)
+    con.print(f"saved to {out} (wall time {summary['wall_time_s']} s)")
+
+
 @train_app.command("split")
 def train_split(
-    name: Annotated[str, typer.Argument(help="eros or plasticc")],
+    name: Annotated[str, typer.Argument(help="eros, plasticc or galaxyzoo")],
     out: Annotated[Path, typer.Option(help="writes OUT/train and OUT/test (generic layout)")],
     test_fraction: Annotated[float, typer.Option()] = 0.3,
     seed: Annotated[int, typer.Option()] = 0,
@@ -108,11 +144,24 @@ def train_split(
         help="subset: objects whose quality flag is at least this (EROS: 0 worst .. 3 best)")]
     = None,
 ) -> None:
-    """Write a stratified train/test split (by object, fixed seed) of a shared light-curve set.
+    """Write a stratified train/test split (by object, fixed seed) of a shared set.
+
+    galaxyzoo writes two label sets of one split of the Galaxy Zoo 1 images:
+    OUT/morphology/{train,test} (elliptical, spiral, edge_on, merger, dont_know) and
+    OUT/chirality/{train,test} (the spirals: clockwise_spiral, anticlockwise_spiral).
 
     Example: skyfm train split eros --out runs/eros_split
     """
-    from skyfm.train.splits import make_split
+    from skyfm.train.splits import make_galaxyzoo_split, make_split
+
+    if name == "galaxyzoo":
+        if max_per_class is not None or min_quality is not None:
+            raise typer.BadParameter("galaxyzoo takes neither --max-per-class nor "
+                                     "--min-quality")
+        for tr, te in make_galaxyzoo_split(out, test_fraction=test_fraction,
+                                           seed=seed).values():
+            typer.echo(f"wrote {tr} and {te}")
+        return
 
     tr, te = make_split(name, out, test_fraction, seed, max_per_class=max_per_class,
                         min_quality=min_quality)
@@ -128,11 +177,16 @@ def evaluate_cmd(
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="write the results as JSON here")] = None,
     draws: Annotated[int, typer.Option(help="random draws of each labelled subset")] = 3,
-    model: Annotated[str, typer.Option(help="shipped model name or directory")] = "skyfm-lc-base",
+    model: Annotated[str | None, typer.Option(
+        help="shipped model name or directory (default: the modality's, skyfm-lc-base for "
+             "light curves)")] = None,
     finetune: Annotated[bool, typer.Option(
-        help="also fine-tune the encoder end to end (rows 'skyfm-finetune'; slower)")] = False,
+        help="also fine-tune the encoder end to end (rows 'skyfm-finetune'; slower); images: "
+             "also the same CNN from scratch (rows 'scratch-cnn')")] = False,
     finetune_epochs: Annotated[int, typer.Option(
         help="epochs of fine-tuning (15: chosen on a validation split inside EROS train)")] = 15,
+    finetune_min_steps: Annotated[int, typer.Option(
+        help="images: fewest optimiser steps of each CNN (small labelled sets)")] = 150,
     finetune_members: Annotated[int, typer.Option(
         help="fits averaged in the fine-tuned ensemble (each with its own seed)")] = 4,
     prior_shift: Annotated[bool, typer.Option(
@@ -149,6 +203,10 @@ def evaluate_cmd(
         help="regression: sigma_NMAD and outliers of (pred - z) / (1 + z)")] = False,
     members: Annotated[int, typer.Option(
         help="catalogues, spectra, images: MLPs in skyfm's deep ensemble", min=1)] = 5,
+    mirror: Annotated[str, typer.Option(
+        help="images with --finetune: what a mirror flip does to the labels: none (no flips), "
+             "same (labels unchanged) or A:B pairs swapped, e.g. "
+             "clockwise_spiral:anticlockwise_spiral")] = "none",
 ) -> None:
     """skyfm embeddings + linear probe vs classical features + boosted trees, side by side.
 
@@ -177,7 +235,9 @@ def evaluate_cmd(
     if registry.modality_of(tr_all) != "lightcurve":
         result = evaluate_embedded(tr_all, te_all, parse_settings(labels_per_class),
                                    n_draws=draws, task=task, redshift=redshift,
-                                   n_members=members)
+                                   n_members=members, finetune=finetune, mirror=mirror,
+                                   encoder=model, finetune_epochs=finetune_epochs,
+                                   finetune_min_steps=finetune_min_steps)
         Console().print(rich_table_regression(result) if result["task"] == "regression"
                         else rich_table(result))
         if json_out:
@@ -191,7 +251,8 @@ def evaluate_cmd(
             task = prog.add_task(desc, total=total)
             return lambda k=1: prog.advance(task, k)
 
-        result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, encoder=model,
+        result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws,
+                          encoder=model or "skyfm-lc-base",
                           progress=bar, finetune=finetune,
                           finetune_epochs=finetune_epochs, finetune_members=finetune_members,
                           prior_shift=prior_shift, hybrid_cv=hybrid_cv)

@@ -161,8 +161,11 @@ register_modality(
 register_modality(
     "image", observation_types=("skyfm.data.observations:Image",),
     embedder="skyfm.models.image:ImageMorphologyBaseline",
+    encoder="skyfm.models.image_encoder:ImageEncoder",
     description="images: polar Fourier features + morphology statistics (baseline, no "
-                "trained model)")
+                "trained model); the pretrained skyfm-img-base encoder is ImageEncoderEmbedder "
+                "(not the default: its frozen embedding does not beat this one, see README "
+                "\"Images\")")
 register_modality(
     "table", observation_types=("skyfm.data.tablerow:TableRow",
                                 "skyfm.data.observations:Catalog"),

@@ -3,8 +3,9 @@
 Light curves (:func:`simulate_lightcurves`, :func:`inject_lightcurve`) with survey cadences
 and noise (ZTF, LSST, OGLE, EROS); APOGEE spectra from The Payne emulator
 (:func:`simulate_spectra`); galaxy images with galsim (:func:`simulate_galaxies`,
-:func:`inject_image`); and a check of the twin against real catalogues (:func:`check_twin`).
-Heavy modules are imported lazily.
+:func:`inject_image`); strong lenses ray-traced into real cutouts (:func:`inject_lens`);
+and a check of the twin against real catalogues (:func:`check_twin`). Heavy modules are
+imported lazily.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "check_twin",
     "get_survey",
     "inject_image",
+    "inject_lens",
     "inject_lightcurve",
     "simulate_galaxies",
     "simulate_lightcurves",
@@ -37,6 +39,7 @@ _LAZY = {
     "simulate_spectra": "skyfm.sim.spectra",
     "simulate_galaxies": "skyfm.sim.galaxies",
     "inject_image": "skyfm.sim.galaxies",
+    "inject_lens": "skyfm.sim.lenses",
     "GALAXY_CLASSES": "skyfm.sim.galaxies",
     "check_twin": "skyfm.sim.check",
 }

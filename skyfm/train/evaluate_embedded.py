@@ -14,6 +14,12 @@ skyfm's rows) and ``features`` (named, physical quantities: the baseline's rows)
   (heteroscedastic MLP ensemble, conformal sigma) on the embedding, baseline = quantile
   boosted trees on the features. With ``redshift`` sigma_NMAD and the outliers are of
   d / (1 + label) (the photo-z convention).
+
+Images with ``finetune`` (a classification) add two CNN rows trained on the same labelled
+subsets with the same augmentations (:func:`skyfm.train.images.train_classifier`):
+``skyfm-finetune`` (the pretrained image encoder fine-tuned end to end) and ``scratch-cnn``
+(the same architecture from random weights: the from-scratch baseline). ``mirror`` says what a
+mirror flip does to the labels (``None``: no flips; see :func:`parse_mirror`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ import numpy as np
 
 from skyfm.errors import DataFormatError
 
-__all__ = ["evaluate_embedded", "is_numeric", "load_observations", "rich_table_regression"]
+__all__ = ["evaluate_embedded", "is_numeric", "load_observations", "parse_mirror",
+           "rich_table_regression"]
 
 
 def load_observations(path, **read_kw) -> list:
@@ -46,6 +53,26 @@ def is_numeric(labels: Sequence) -> bool:
                and not isinstance(v, (bool, np.bool_)) for v in labels)
 
 
+def parse_mirror(text: str | None, classes: Sequence[str]) -> dict | None:
+    """What a mirror flip does to the labels, from ``--mirror``: ``none`` (no flips: the
+    labels may depend on handedness), ``same`` (no label changes under a mirror) or
+    comma-separated ``A:B`` pairs swapped by a mirror (e.g.
+    ``clockwise_spiral:anticlockwise_spiral``), every other label unchanged."""
+    if text is None or str(text).strip().lower() in ("", "none"):
+        return None
+    out = {c: c for c in classes}
+    if str(text).strip().lower() == "same":
+        return out
+    for pair in str(text).split(","):
+        a, sep, b = (x.strip() for x in pair.partition(":"))
+        if not sep or a not in out or b not in out:
+            raise DataFormatError(f"mirror pair {pair.strip()!r}", field="--mirror",
+                                  expected=f"none, same or A:B pairs of the labels "
+                                           f"{', '.join(classes)}")
+        out[a], out[b] = b, a
+    return out
+
+
 def _subset(n: int, k, y, classification: bool, rng) -> np.ndarray:
     if k == "all":
         return np.arange(n)
@@ -60,9 +87,13 @@ def _subset(n: int, k, y, classification: bool, rng) -> np.ndarray:
 
 def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 100, "all"),
                       n_draws: int = 3, seed: int = 0, task: str = "auto",
-                      redshift: bool = False, n_members: int = 5) -> dict:
+                      redshift: bool = False, n_members: int = 5, finetune: bool = False,
+                      mirror: str | None = None, encoder: str | None = None,
+                      finetune_epochs: int = 15, finetune_min_steps: int = 150) -> dict:
     """Both methods on labelled subsets of ``train`` (``labels``: per class for a
-    classification, objects for a regression; ``"all"``), scored on ``test``."""
+    classification, objects for a regression; ``"all"``), scored on ``test``. Images with
+    ``finetune``: also the fine-tuned encoder (``encoder``: a name or directory, else the
+    modality's shipped default) and the same CNN trained from scratch."""
     from skyfm.models import registry
     from skyfm.models.catalog import (
         CatalogClassifier,
@@ -91,10 +122,19 @@ def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 1
     ytr = np.array([str(v) for v in ytr_raw]) if classification else np.array(ytr_raw, float)
     yte = np.array([str(v) for v in yte_raw]) if classification else np.array(yte_raw, float)
     classes = sorted(map(str, set(ytr))) if classification else None
+    cnn = None
+    if finetune:
+        if modality != "image" or not classification:
+            raise ValueError("finetune here is for image classification (light curves have "
+                             "their own)")
+        cnn = _CnnSides(registry, list(train), list(test), encoder, finetune_epochs,
+                        finetune_min_steps, parse_mirror(mirror, classes))
     rows = []
     for k in labels:
         draws = 1 if k == "all" else n_draws
         res: dict[str, list] = {"skyfm": [], "baseline": []}
+        if cnn is not None:
+            res |= {"skyfm-finetune": [], "scratch-cnn": []}
         for d in range(draws):
             idx = _subset(len(ytr), k, ytr, classification, np.random.default_rng(seed + d))
             if classification:
@@ -103,6 +143,9 @@ def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 1
                                             classes))
                 base = trees_classifier(seed + d).fit(Ftr[idx], ytr[idx])
                 res["baseline"].append(_scores(yte, base.predict(Fte), classes))
+                if cnn is not None:
+                    for name, pred in cnn.predict(idx, ytr[idx], seed + d).items():
+                        res[name].append(_scores(yte, pred, classes))
                 continue
             for name, m, A, B in (
                     ("skyfm", PhotoZRegressor(n_members=n_members, random_state=seed + d),
@@ -137,7 +180,49 @@ def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 1
             "baseline": ("boosted trees on the embedder's features" if classification else
                          "boosted trees (quantile loss for the intervals) on the embedder's "
                          "features"),
-            "labels_meaning": "per class" if classification else "labelled objects"}
+            "labels_meaning": "per class" if classification else "labelled objects"} | (
+        {} if cnn is None else {"cnn": cnn.describe()})
+
+
+class _CnnSides:
+    """The two CNN rows of an image evaluation: the pretrained encoder fine-tuned, and the
+    same architecture trained from random weights, on the same subsets and augmentations."""
+
+    def __init__(self, registry, train, test, encoder, epochs, min_steps, mirror):
+        import torch
+
+        from skyfm.models.image_encoder import prepare_stamps
+        from skyfm.train.images import SupervisedConfig
+
+        cls = registry.get_modality("image").encoder_class()
+        self.encoder = cls.from_pretrained(encoder) if encoder else cls.from_pretrained()
+        self.S_tr = prepare_stamps(train, self.encoder.config)
+        self.S_te = prepare_stamps(test, self.encoder.config)
+        # torch's thread count (OMP_NUM_THREADS or the cores) as it is when evaluation starts
+        self.cfg = SupervisedConfig(epochs=epochs, min_steps=min_steps,
+                                    threads=torch.get_num_threads())
+        self.mirror = mirror
+
+    def predict(self, idx, y, seed) -> dict:
+        from dataclasses import replace
+
+        from skyfm.train.images import train_classifier
+
+        out = {}
+        for name, init, lr in (("skyfm-finetune", self.encoder, 0.3), ("scratch-cnn", None, 1.0)):
+            clf = train_classifier(self.S_tr[idx], y, init=init, model=self.encoder.config,
+                                   cfg=replace(self.cfg, backbone_lr=lr), mirror=self.mirror,
+                                   seed=seed)
+            out[name] = clf.predict(self.S_te)
+        return out
+
+    def describe(self) -> dict:
+        from dataclasses import asdict
+
+        return {"architecture": "skyfm-img residual CNN + linear head",
+                "params": int(sum(p.numel() for p in self.encoder.net.parameters())),
+                "supervised": asdict(self.cfg), "finetune_backbone_lr": 0.3,
+                "mirror": self.mirror or "no flips"}
 
 
 def rich_table_regression(result: dict):

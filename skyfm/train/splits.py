@@ -112,3 +112,61 @@ def make_split(name: str, out_dir, test_fraction: float = 0.3, seed: int = 0,
 def make_eros_split(out_dir, test_fraction: float = 0.3, seed: int = 0) -> tuple[Path, Path]:
     """The EROS split used for the reported numbers (70/30 by object, stratified, seed 0)."""
     return make_split("eros", out_dir, test_fraction, seed)
+
+
+# ------------------------------------------------------------------ Galaxy Zoo images
+GALAXYZOO = "images_galaxyzoo1_sdss"
+#: Galaxy Zoo 1 class -> its 5-way morphology label (both spiral senses are "spiral")
+MORPHOLOGY = {"elliptical": "elliptical", "clockwise_spiral": "spiral",
+              "anticlockwise_spiral": "spiral", "edge_on": "edge_on", "merger": "merger",
+              "dont_know": "dont_know"}
+#: the chirality label set: spirals only, by sense of winding
+CHIRALITY = ("clockwise_spiral", "anticlockwise_spiral")
+
+
+def galaxyzoo_split(data=None, test_fraction: float = 0.3, seed: int = 0):
+    """(train, test) lists of the labelled Galaxy Zoo 1 images (lazy, labels = GZ1 class
+    names), stratified by the six GZ1 classes (so each spiral sense is split 70/30 too)."""
+    from skyfm.data.io.images import read_galaxyzoo
+
+    if data is None:
+        from skyfm.data.registry import dataset_path
+
+        data = dataset_path(GALAXYZOO)
+    imgs = [o for o in read_galaxyzoo(data) if o.label is not None]
+    tr, te = stratified_split([o.label for o in imgs], test_fraction, seed)
+    return [imgs[i] for i in tr], [imgs[i] for i in te]
+
+
+def make_galaxyzoo_split(out_dir, data=None, test_fraction: float = 0.3, seed: int = 0,
+                         overwrite: bool = True) -> dict[str, tuple[Path, Path]]:
+    """Write the two Galaxy Zoo label sets in the generic layout, from one split:
+    ``out_dir/morphology/{train,test}`` (every labelled image; elliptical, spiral, edge_on,
+    merger, dont_know) and ``out_dir/chirality/{train,test}`` (the spirals of the same parts;
+    clockwise_spiral, anticlockwise_spiral). The JPEG bytes are copied unchanged."""
+    from skyfm.data.layout import write_dataset
+
+    train, test = galaxyzoo_split(data, test_fraction, seed)
+    out = Path(out_dir)
+    paths = {}
+    for name in ("morphology", "chirality"):
+        for part, obs in (("train", train), ("test", test)):
+            keep = []
+            for o in obs:
+                if name == "chirality" and o.label not in CHIRALITY:
+                    continue
+                c = copy_lazy(o)
+                c.label = MORPHOLOGY[o.label] if name == "morphology" else o.label
+                keep.append(c)
+            write_dataset(keep, out / name / part, overwrite=overwrite)
+        paths[name] = (out / name / "train", out / name / "test")
+    return paths
+
+
+def copy_lazy(img):
+    """A shallow copy of a (lazy) image whose label may be changed without touching ``img``."""
+    import copy
+
+    c = copy.copy(img)
+    c.meta = dict(img.meta)
+    return c

@@ -14,7 +14,11 @@ Each packet gives one :class:`LightCurve` (the default) or, with ``modality='ima
 * DECAT: ``sources`` (mag/magerr/mjd, band = first word of ``filter``).
 
 Cutouts (gzipped FITS bytes: science, template, difference) become one 3-plane Image with
-bands ``science, template, difference`` (NaN-padded to a common shape, ``mask`` where padded).
+bands ``science, template, difference`` (NaN-padded to a common shape, ``mask`` where padded;
+no-data fill pixels, ``|value| >= 1e30``, become NaN and masked, with a warning in the report).
+Each Image keeps the alert's ``objectId`` as ``object_id`` and ``candid``, ``ra``, ``dec``,
+``rb``/``drb`` (ZTF's real-bogus scores) in ``meta``; ``skyfm discover run DIR --modality
+image`` ranks a folder of alerts by their cutouts.
 
 Reading a folder merges packets of the same object and schema (``merge=True``; an object
 met in two schema versions gets ids ``<id>@<version>``): the union of their points, the latest
@@ -46,6 +50,9 @@ from skyfm.errors import DataFormatError
 ZTF_BANDS = {1: "g", 2: "r", 3: "i"}
 JD_TO_MJD = 2400000.5
 CUTOUTS = ("science", "template", "difference")
+#: cutout pixels at or beyond this magnitude are no-data fill (ZTF writes -3.4e38, the float32
+#: extreme, where a template has no coverage); no detector counts come near it
+FILL_ABS = 1e30
 
 
 class _BoundedFile:
@@ -219,8 +226,8 @@ def _cutouts(rec, p):
                 v = v.get("stampData")
             raw.append(v)
     if all(v is None for v in raw):
-        return None, None
-    planes, wcs_header = [], None
+        return None, None, []
+    planes, wcs_header, notes = [], None, []
     for name, v in zip(CUTOUTS, raw):
         if v is None:
             planes.append(None)
@@ -231,6 +238,11 @@ def _cutouts(rec, p):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             arr, hdr = image_from_bytes(bytes(v), p, f"cutout.{name}")
+        fill = np.isfinite(arr) & (np.abs(arr) >= FILL_ABS)
+        if fill.any():  # no-data pixels written as the float32 extreme: missing, not flux
+            notes.append(f"{int(fill.sum())} pixel(s) of cutout.{name} hold the fill value "
+                         f"{float(arr[fill][0]):.3g} (no data): set to NaN and masked")
+            arr = np.where(fill, np.float32(np.nan), arr)
         planes.append(arr)
         if name == "science":
             wcs_header = hdr
@@ -239,7 +251,7 @@ def _cutouts(rec, p):
     for i, a in enumerate(planes):
         if a is not None:
             data[i, : a.shape[0], : a.shape[1]] = a
-    return data, wcs_header
+    return data, wcs_header, notes
 
 
 def _wcs(header):
@@ -353,7 +365,8 @@ def assemble(p: Path, files, packets, *, modality: str | None, merge: bool, limi
             e["oid"] = f"{e['oid']}@{version}"
         cut = e.get("cutouts")
         if images and cut is not None and cut[0] is not None:
-            data, hdr = cut
+            data, hdr, notes = cut
+            report.warnings += [f"{e['file']}: object {e['oid']}: {n}" for n in notes]
             mask = ~np.isfinite(data)
             imgs.append(Image(data, list(CUTOUTS), wcs=_wcs(hdr), mask=mask if mask.any() else None,
                               pixel_scale=1.012 if e["survey"] == "ZTF" else None,
