@@ -247,3 +247,22 @@ def test_encoder_embedder_keeps_the_artefact_flags_and_its_state():
     np.testing.assert_allclose(back.transform(painted + clean), Z, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(back.features(clean), emb.features(clean), rtol=1e-5)
     assert back.artefact_flags(painted + clean) == flags
+
+
+def test_split_command_reads_the_shared_galaxyzoo_folder(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from skyfm.cli import _register, app
+
+    _register()
+    _galaxyzoo_folder(tmp_path / "data" / "images_galaxyzoo1_sdss", np.random.default_rng(1))
+    monkeypatch.setenv("SKYFM_DATA_DIR", str(tmp_path / "data"))
+    res = CliRunner().invoke(app, ["train", "split", "galaxyzoo", "--out",
+                                   str(tmp_path / "split")])
+    assert res.exit_code == 0, res.output
+    for name in ("morphology", "chirality"):
+        for part in ("train", "test"):
+            assert (tmp_path / "split" / name / part / "labels.csv").is_file()
+    res = CliRunner().invoke(app, ["train", "split", "galaxyzoo", "--out",
+                                   str(tmp_path / "s2"), "--max-per-class", "3"])
+    assert res.exit_code != 0 and "neither --max-per-class" in res.output
