@@ -266,3 +266,16 @@ def test_split_command_reads_the_shared_galaxyzoo_folder(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["train", "split", "galaxyzoo", "--out",
                                    str(tmp_path / "s2"), "--max-per-class", "3"])
     assert res.exit_code != 0 and "neither --max-per-class" in res.output
+
+
+@pytest.mark.shared_data
+def test_galaxyzoo_split_of_the_shared_set_and_the_encoder_on_it(shared_data):
+    from skyfm.train.splits import CHIRALITY, galaxyzoo_split
+
+    train, test = galaxyzoo_split(shared_data("images_galaxyzoo1_sdss"))
+    assert (len(train), len(test)) == (2799, 1199)
+    assert sum(o.label in CHIRALITY for o in train) == 374
+    assert sum(o.label in CHIRALITY for o in test) == 160
+    assert not {o.object_id for o in train} & {o.object_id for o in test}
+    Z = ImageEncoder.from_pretrained("skyfm-img-base").embed(test[:8])
+    assert Z.shape == (8, 64) and np.isfinite(Z).all()
