@@ -205,6 +205,10 @@ def evaluate_cmd(
         help="regression: sigma_NMAD and outliers of (pred - z) / (1 + z)")] = False,
     members: Annotated[int, typer.Option(
         help="catalogues, spectra, images: MLPs in skyfm's deep ensemble", min=1)] = 5,
+    embedder: Annotated[str | None, typer.Option(
+        help="catalogues, spectra, images: another embedder class of the modality "
+             "(module:Class, e.g. skyfm.models.image_embedder:ImageEncoderEmbedder) instead "
+             "of the registered default")] = None,
     mirror: Annotated[str, typer.Option(
         help="images with --finetune: what a mirror flip does to the labels: none (no flips), "
              "same (labels unchanged) or A:B pairs swapped, e.g. "
@@ -239,7 +243,7 @@ def evaluate_cmd(
                                    n_draws=draws, seed=seed, task=task, redshift=redshift,
                                    n_members=members, finetune=finetune, mirror=mirror,
                                    encoder=model, finetune_epochs=finetune_epochs,
-                                   finetune_min_steps=finetune_min_steps)
+                                   finetune_min_steps=finetune_min_steps, embedder=embedder)
         Console().print(rich_table_regression(result) if result["task"] == "regression"
                         else rich_table(result))
         if json_out:

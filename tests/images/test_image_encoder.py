@@ -190,12 +190,17 @@ def test_evaluate_on_a_tiny_image_layout_with_finetune_and_scratch(tmp_path):
     tr, te = load_observations(tmp_path / "train"), load_observations(tmp_path / "test")
     res = evaluate_embedded(tr, te, labels=(4, "all"), n_draws=1, n_members=1, finetune=True,
                             encoder=str(tmp_path / "enc"), finetune_epochs=1,
-                            finetune_min_steps=30, mirror="same")
+                            finetune_min_steps=30, mirror="same",
+                            embedder="skyfm.models.image_embedder:ImageEncoderEmbedder")
+    assert res["embedder"].startswith("ImageEncoderEmbedder: trained model skyfm-img-base")
     methods = {(r["method"], r["labels_per_class"]) for r in res["rows"]}
     assert methods == {(m, k) for m in ("skyfm", "baseline", "skyfm-finetune", "scratch-cnn")
                        for k in (4, "all")}
     assert res["modality"] == "image" and res["cnn"]["mirror"] == {"disc": "disc",
                                                                     "ring": "ring"}
+    with pytest.raises(ValueError, match="not an embedder of the modality 'image'"):
+        evaluate_embedded(tr, te, labels=(4,), embedder="skyfm.models.spectrum:"
+                                                        "SpectrumPCABaseline")
     # rings and discs are easy: the CNN trained on 16 of them beats chance
     best = max(r["macro_f1"] for r in res["rows"] if r["method"] == "scratch-cnn")
     assert best > 0.6
