@@ -284,3 +284,18 @@ def test_galaxyzoo_split_of_the_shared_set_and_the_encoder_on_it(shared_data):
     assert not {o.object_id for o in train} & {o.object_id for o in test}
     Z = ImageEncoder.from_pretrained("skyfm-img-base").embed(test[:8])
     assert Z.shape == (8, 64) and np.isfinite(Z).all()
+
+
+def test_encoder_reads_a_multiband_fits_file_and_a_jpeg_file(tmp_path):
+    from skyfm.data import read
+    from skyfm.data.io.images import write_image_file
+
+    rng = np.random.default_rng(3)
+    fits_img = Image(1e-9 * blob(40, rng, bands=5), list("ugriz"), object_id="f")
+    jpeg_img = Image(np.clip(blob(57, rng), 0, 255).round(), ["i", "r", "g"], object_id="j")
+    write_image_file(fits_img, tmp_path / "f.fits")
+    write_image_file(jpeg_img, tmp_path / "j.png")
+    back = [read(tmp_path / "f.fits")[0], read(tmp_path / "j.png")[0]]
+    assert back[0].shape == (5, 40, 40) and back[1].shape == (3, 57, 57)
+    enc = tiny_encoder()
+    np.testing.assert_allclose(enc.embed(back), enc.embed([fits_img, jpeg_img]), atol=1e-5)
