@@ -64,7 +64,7 @@ def test_stamps_of_jpeg_like_and_fits_like_images_of_any_size():
     assert emb.shape == (3, TINY.embed_dim) and np.isfinite(emb).all()
 
 
-def test_three_channels_groups_bands_blue_to_red():
+def test_three_channels_groups_bands_in_order():
     d = np.arange(5, dtype=float)[:, None, None] * np.ones((5, 2, 2))
     np.testing.assert_allclose(three_channels(d)[:, 0, 0], [0.5, 2.5, 4.0])
     np.testing.assert_allclose(three_channels(d[:2])[:, 0, 0], [0.0, 0.5, 1.0])
