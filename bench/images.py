@@ -76,7 +76,7 @@ def main() -> None:
         t.add_row(r["embedder"], str(r["dim"]), f"{r['images_per_s_wall']:.1f}",
                   f"{r['images_per_s_cpu']:.1f}", f"{r['fit_wall_s']:.1f}",
                   f"{r['peak_rss_mb']:.0f}")
-    con = Console()
+    con = Console(width=120)
     con.print(t)
     con.print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
 

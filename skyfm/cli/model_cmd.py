@@ -177,6 +177,8 @@ def evaluate_cmd(
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="write the results as JSON here")] = None,
     draws: Annotated[int, typer.Option(help="random draws of each labelled subset")] = 3,
+    seed: Annotated[int, typer.Option(
+        help="seed of the first draw (draw d uses seed + d; 'all' uses seed)")] = 0,
     model: Annotated[str | None, typer.Option(
         help="shipped model name or directory (default: the modality's, skyfm-lc-base for "
              "light curves)")] = None,
@@ -203,6 +205,10 @@ def evaluate_cmd(
         help="regression: sigma_NMAD and outliers of (pred - z) / (1 + z)")] = False,
     members: Annotated[int, typer.Option(
         help="catalogues, spectra, images: MLPs in skyfm's deep ensemble", min=1)] = 5,
+    embedder: Annotated[str | None, typer.Option(
+        help="catalogues, spectra, images: another embedder class of the modality "
+             "(module:Class, e.g. skyfm.models.image_embedder:ImageEncoderEmbedder) instead "
+             "of the registered default")] = None,
     mirror: Annotated[str, typer.Option(
         help="images with --finetune: what a mirror flip does to the labels: none (no flips), "
              "same (labels unchanged) or A:B pairs swapped, e.g. "
@@ -234,10 +240,10 @@ def evaluate_cmd(
     tr_all, te_all = load_observations(train, **kw), load_observations(test, **kw)
     if registry.modality_of(tr_all) != "lightcurve":
         result = evaluate_embedded(tr_all, te_all, parse_settings(labels_per_class),
-                                   n_draws=draws, task=task, redshift=redshift,
+                                   n_draws=draws, seed=seed, task=task, redshift=redshift,
                                    n_members=members, finetune=finetune, mirror=mirror,
                                    encoder=model, finetune_epochs=finetune_epochs,
-                                   finetune_min_steps=finetune_min_steps)
+                                   finetune_min_steps=finetune_min_steps, embedder=embedder)
         Console().print(rich_table_regression(result) if result["task"] == "regression"
                         else rich_table(result))
         if json_out:
@@ -251,7 +257,7 @@ def evaluate_cmd(
             task = prog.add_task(desc, total=total)
             return lambda k=1: prog.advance(task, k)
 
-        result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws,
+        result = evaluate(tr, te, parse_settings(labels_per_class), n_draws=draws, seed=seed,
                           encoder=model or "skyfm-lc-base",
                           progress=bar, finetune=finetune,
                           finetune_epochs=finetune_epochs, finetune_members=finetune_members,

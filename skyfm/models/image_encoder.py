@@ -1,18 +1,19 @@
 """skyfm-img-base: a small residual CNN over galaxy-sized image cutouts.
 
 Every image (an 8-bit JPEG/PNG colour cutout or a multi-band FITS stamp in physical units, any
-size) is prepared the same way by :func:`prepare_stamps`: the central ``crop`` of its width
-(the outer ``margin`` ring included, so rotated views have real pixels in their corners) is
+size) is prepared the same way by :func:`prepare_stamps`: the central ``crop`` of its width is
 area-binned to ``stamp`` x ``stamp``; each band is sky-subtracted (median), divided by its
 robust noise (1.4826 MAD, floored) and asinh-stretched; the bands are grouped into three
 channels (3 bands as they are; 1 band repeated; 2 bands as b0, mean, b1; more bands averaged in
-three contiguous groups, blue to red). The network sees the central ``size`` x ``size`` of
-that stamp.
+three contiguous groups, in the order of the bands). The network sees the central ``size`` x ``size`` of
+that stamp (the outer ring gives rotated training views real pixels in their corners).
 
-The network: a stride-2 stem, three stages of two residual 3x3 conv blocks (BatchNorm, ReLU;
-each stage after the first halves the resolution) and global average pooling; the embedding is
-the pooled ``width * 4`` channels. Pretraining (:mod:`skyfm.train.images`) is SimCLR-style
-contrastive learning between two views of each image: rotations by any angle, small shifts and
+The network: a stride-2 3x3 conv stem, four residual blocks of two 3x3 convs (BatchNorm, ReLU;
+``width`` -> ``width`` -> 2 ``width`` at half resolution -> 4 ``width`` at half again -> 4
+``width``) and global average pooling; the embedding is the pooled ``4 * width`` channels (a
+small MLP projection on top is used only in pretraining). Pretraining
+(:mod:`skyfm.train.images`) is SimCLR-style contrastive learning between two views of each
+image: rotations by any angle, small shifts and
 zoom, pixel noise and per-channel colour jitter, **never a mirror flip**, so a galaxy and its
 mirror image (a clockwise and an anticlockwise spiral) are not taught to look the same.
 
@@ -55,7 +56,7 @@ class ImageConfig:
 # ------------------------------------------------------------------------- preparation
 def three_channels(d: np.ndarray) -> np.ndarray:
     """(B, H, W) -> (3, H, W): 3 bands as they are, 1 repeated, 2 as (b0, mean, b1), more
-    averaged in three contiguous groups (blue to red, in the order of the bands)."""
+    averaged in three contiguous groups (in the order of the bands)."""
     nb = d.shape[0]
     if nb == 3:
         return d

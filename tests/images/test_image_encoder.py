@@ -64,7 +64,7 @@ def test_stamps_of_jpeg_like_and_fits_like_images_of_any_size():
     assert emb.shape == (3, TINY.embed_dim) and np.isfinite(emb).all()
 
 
-def test_three_channels_groups_bands_blue_to_red():
+def test_three_channels_groups_bands_in_order():
     d = np.arange(5, dtype=float)[:, None, None] * np.ones((5, 2, 2))
     np.testing.assert_allclose(three_channels(d)[:, 0, 0], [0.5, 2.5, 4.0])
     np.testing.assert_allclose(three_channels(d[:2])[:, 0, 0], [0.0, 0.5, 1.0])
@@ -190,12 +190,17 @@ def test_evaluate_on_a_tiny_image_layout_with_finetune_and_scratch(tmp_path):
     tr, te = load_observations(tmp_path / "train"), load_observations(tmp_path / "test")
     res = evaluate_embedded(tr, te, labels=(4, "all"), n_draws=1, n_members=1, finetune=True,
                             encoder=str(tmp_path / "enc"), finetune_epochs=1,
-                            finetune_min_steps=30, mirror="same")
+                            finetune_min_steps=30, mirror="same",
+                            embedder="skyfm.models.image_embedder:ImageEncoderEmbedder")
+    assert res["embedder"].startswith("ImageEncoderEmbedder: trained model skyfm-img-base")
     methods = {(r["method"], r["labels_per_class"]) for r in res["rows"]}
     assert methods == {(m, k) for m in ("skyfm", "baseline", "skyfm-finetune", "scratch-cnn")
                        for k in (4, "all")}
     assert res["modality"] == "image" and res["cnn"]["mirror"] == {"disc": "disc",
                                                                     "ring": "ring"}
+    with pytest.raises(ValueError, match="not an embedder of the modality 'image'"):
+        evaluate_embedded(tr, te, labels=(4,), embedder="skyfm.models.spectrum:"
+                                                        "SpectrumPCABaseline")
     # rings and discs are easy: the CNN trained on 16 of them beats chance
     best = max(r["macro_f1"] for r in res["rows"] if r["method"] == "scratch-cnn")
     assert best > 0.6
@@ -247,3 +252,50 @@ def test_encoder_embedder_keeps_the_artefact_flags_and_its_state():
     np.testing.assert_allclose(back.transform(painted + clean), Z, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(back.features(clean), emb.features(clean), rtol=1e-5)
     assert back.artefact_flags(painted + clean) == flags
+
+
+def test_split_command_reads_the_shared_galaxyzoo_folder(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from skyfm.cli import _register, app
+
+    _register()
+    _galaxyzoo_folder(tmp_path / "data" / "images_galaxyzoo1_sdss", np.random.default_rng(1))
+    monkeypatch.setenv("SKYFM_DATA_DIR", str(tmp_path / "data"))
+    res = CliRunner().invoke(app, ["train", "split", "galaxyzoo", "--out",
+                                   str(tmp_path / "split")])
+    assert res.exit_code == 0, res.output
+    for name in ("morphology", "chirality"):
+        for part in ("train", "test"):
+            assert (tmp_path / "split" / name / part / "labels.csv").is_file()
+    res = CliRunner().invoke(app, ["train", "split", "galaxyzoo", "--out",
+                                   str(tmp_path / "s2"), "--max-per-class", "3"])
+    assert res.exit_code != 0 and "neither --max-per-class" in res.output
+
+
+@pytest.mark.shared_data
+def test_galaxyzoo_split_of_the_shared_set_and_the_encoder_on_it(shared_data):
+    from skyfm.train.splits import CHIRALITY, galaxyzoo_split
+
+    train, test = galaxyzoo_split(shared_data("images_galaxyzoo1_sdss"))
+    assert (len(train), len(test)) == (2799, 1199)
+    assert sum(o.label in CHIRALITY for o in train) == 374
+    assert sum(o.label in CHIRALITY for o in test) == 160
+    assert not {o.object_id for o in train} & {o.object_id for o in test}
+    Z = ImageEncoder.from_pretrained("skyfm-img-base").embed(test[:8])
+    assert Z.shape == (8, 64) and np.isfinite(Z).all()
+
+
+def test_encoder_reads_a_multiband_fits_file_and_a_jpeg_file(tmp_path):
+    from skyfm.data import read
+    from skyfm.data.io.images import write_image_file
+
+    rng = np.random.default_rng(3)
+    fits_img = Image(1e-9 * blob(40, rng, bands=5), list("ugriz"), object_id="f")
+    jpeg_img = Image(np.clip(blob(57, rng), 0, 255).round(), ["i", "r", "g"], object_id="j")
+    write_image_file(fits_img, tmp_path / "f.fits")
+    write_image_file(jpeg_img, tmp_path / "j.png")
+    back = [read(tmp_path / "f.fits")[0], read(tmp_path / "j.png")[0]]
+    assert back[0].shape == (5, 40, 40) and back[1].shape == (3, 57, 57)
+    enc = tiny_encoder()
+    np.testing.assert_allclose(enc.embed(back), enc.embed([fits_img, jpeg_img]), atol=1e-5)
