@@ -60,6 +60,10 @@ def run_cmd(
     columns: Annotated[str | None, typer.Option(help="tables: comma-separated feature columns "
                                                      "(default: every numeric column)")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    embedder_name: Annotated[str | None, typer.Option(
+        "--embedder", help="another embedder of the data's modality instead of its default: "
+                           "a name (skyfm-img-base for images; skyfm-spec-base or "
+                           "skyfm-spec-hybrid for spectra) or module:Class")] = None,
     column: ColumnOpt = None,
     duplicates: DuplicatesOpt = None,
     time_format: TimeFormatOpt = None,
@@ -100,11 +104,15 @@ def run_cmd(
     console.print(f"read {len(obs)} observation(s) from {directory} "
                   f"({time.perf_counter() - t0:.1f} s)")
     embedder = None
-    if columns:
-        from skyfm.models.registry import make_embedder
+    if columns or embedder_name:
+        from skyfm.models import registry
 
-        embedder = make_embedder("table",
-                                 columns=[c.strip() for c in columns.split(",") if c.strip()])
+        mod = registry.modality_of(obs) if embedder_name else "table"
+        kw = {"columns": [c.strip() for c in columns.split(",") if c.strip()]} if columns else {}
+        try:
+            embedder = registry.make_embedder(mod, embedder_name, **kw)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--embedder") from None
     with progress_task("discovering", 5) as advance:
         found = discover(obs, out, top=top, embedder=embedder,
                       scorers=[s.strip() for s in scorers.split(",") if s],

@@ -206,9 +206,9 @@ def evaluate_cmd(
     members: Annotated[int, typer.Option(
         help="catalogues, spectra, images: MLPs in skyfm's deep ensemble", min=1)] = 5,
     embedder: Annotated[str | None, typer.Option(
-        help="catalogues, spectra, images: another embedder class of the modality "
-             "(module:Class, e.g. skyfm.models.image_embedder:ImageEncoderEmbedder) instead "
-             "of the registered default")] = None,
+        help="catalogues, spectra, images: another embedder of the modality instead of the "
+             "registered default: a name (skyfm-img-base, skyfm-spec-base, skyfm-spec-hybrid) "
+             "or module:Class")] = None,
     mirror: Annotated[str, typer.Option(
         help="images with --finetune: what a mirror flip does to the labels: none (no flips), "
              "same (labels unchanged) or A:B pairs swapped, e.g. "

@@ -122,10 +122,12 @@ def load_embedder(out_dir) -> Embedder:
         raise DataFormatError(f"unknown modality {p.get('modality')!r}", file=jf,
                               field="modality",
                               expected="one of " + ", ".join(registry.modalities())) from None
-    cls = entry.embedder_class()
-    if cls.__name__ != name:
+    known = [entry.embedder_class(n) for n in entry.embedder_names()]  # registered only
+    cls = next((c for c in known if c.__name__ == name), None)
+    if cls is None:
         raise DataFormatError(f"unknown embedder class {p.get('class')!r}", file=jf,
-                              field="class", expected=f"{cls.__name__} for {entry.name}")
+                              field="class", expected=" or ".join(c.__name__ for c in known)
+                              + f" for {entry.name}")
     params = p.get("params", p)  # format 1 kept the settings at the top level
     try:
         emb = cls.from_state(params, a)

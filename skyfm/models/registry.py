@@ -23,8 +23,8 @@ from functools import cache
 
 from skyfm.errors import DataFormatError
 
-__all__ = ["ModalityEntry", "embedder_class", "get_modality", "load_encoder", "make_embedder",
-           "modalities",
+__all__ = ["ModalityEntry", "embedder_class", "embedder_names", "get_modality", "load_encoder",
+           "make_embedder", "modalities",
            "modality_of", "register_modality", "unregister_modality"]
 
 
@@ -48,9 +48,33 @@ class ModalityEntry:
     encoder: object | None = None  # its pretrained Encoder class, if it has one
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
+    # other embedders a user may pick by name (``--embedder NAME``): (name, class or string)
+    alternatives: tuple[tuple[str, object], ...] = field(default=())
 
-    def embedder_class(self) -> type:
-        return _resolve(self.embedder)
+    def embedder_class(self, name: str | None = None) -> type:
+        """The default embedder class, or the one called ``name``: a registered alternative's
+        name, ``"default"``, or ``"module:Class"`` of an Embedder of this modality."""
+        from skyfm.models.base import Embedder
+
+        if name is None or name == "default":
+            return _resolve(self.embedder)
+        named = dict(self.alternatives)
+        if name in named:
+            return _resolve(named[name])
+        if ":" not in name:
+            raise ValueError(f"no embedder {name!r} for the modality {self.name!r} (expected "
+                             f"one of {', '.join(self.embedder_names())} or module:Class)")
+        try:
+            cls = _import(name)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ValueError(f"no embedder class {name!r} (expected module:Class)") from exc
+        if not (isinstance(cls, type) and issubclass(cls, Embedder)
+                and cls.modality == self.name):
+            raise ValueError(f"{name!r} is not an embedder of the modality {self.name!r}")
+        return cls
+
+    def embedder_names(self) -> list[str]:
+        return ["default", *(n for n, _ in self.alternatives)]
 
     def encoder_class(self) -> type | None:
         return None if self.encoder is None else _resolve(self.encoder)
@@ -64,12 +88,17 @@ _REGISTRY: dict[str, ModalityEntry] = {}
 
 def register_modality(name: str, *, observation_types: Sequence, embedder,
                       encoder=None, description: str = "", aliases: Sequence[str] = (),
+                      alternatives: dict | None = None,
                       replace: bool = False) -> ModalityEntry:
-    """Register (or, with ``replace=True``, re-register) a modality's embedder."""
+    """Register (or, with ``replace=True``, re-register) a modality's embedder;
+    ``alternatives``: ``{name: class or "module:Class"}`` of other embedders a user may pick."""
     if name in _REGISTRY and not replace:
         raise ValueError(f"modality {name!r} is already registered (replace=True to change it)")
+    alts = tuple((alternatives or {}).items())
+    if any(n == "default" or ":" in n for n, _ in alts):
+        raise ValueError("an alternative embedder's name may not be 'default' or hold ':'")
     entry = ModalityEntry(name, tuple(observation_types), embedder, encoder, description,
-                          tuple(aliases))
+                          tuple(aliases), alts)
     _REGISTRY[name] = entry
     return entry
 
@@ -93,15 +122,21 @@ def get_modality(name: str) -> ModalityEntry:
     raise ValueError(f"unknown modality {name!r}; registered: {', '.join(_REGISTRY)}")
 
 
-def embedder_class(modality: str) -> type:
-    """The default embedder class of ``modality``."""
-    return get_modality(modality).embedder_class()
+def embedder_class(modality: str, name: str | None = None) -> type:
+    """The default embedder class of ``modality``, or the one called ``name`` (see
+    :meth:`ModalityEntry.embedder_class`)."""
+    return get_modality(modality).embedder_class(name)
 
 
-def make_embedder(modality: str, **kwargs):
-    """A new (unfitted) default embedder of ``modality``; keyword arguments go to its
-    constructor."""
-    return embedder_class(modality)(**kwargs)
+def embedder_names(modality: str) -> list[str]:
+    """The names ``make_embedder(modality, name)`` takes: "default" and the alternatives."""
+    return get_modality(modality).embedder_names()
+
+
+def make_embedder(modality: str, name: str | None = None, **kwargs):
+    """A new (unfitted) embedder of ``modality``: the default, or the one called ``name`` (a
+    registered alternative or ``"module:Class"``); keyword arguments go to its constructor."""
+    return embedder_class(modality, name)(**kwargs)
 
 
 def load_encoder(modality: str, name_or_dir, **kwargs):
@@ -153,6 +188,8 @@ register_modality(
     "spectrum", observation_types=("skyfm.data.observations:Spectrum",),
     embedder="skyfm.models.spectrum:SpectrumPCABaseline",
     encoder="skyfm.models.spectrum_encoder:SpectrumEncoder",
+    alternatives={"skyfm-spec-base": "skyfm.models.spectrum_embedder:SpectrumEncoderEmbedder",
+                  "skyfm-spec-hybrid": "skyfm.models.spectrum_embedder:SpectrumHybridEmbedder"},
     description="spectra: PCA on a common log-wavelength grid (baseline, no trained model); "
                 "the pretrained skyfm-spec-base encoder is SpectrumEncoderEmbedder (alone) and "
                 "SpectrumHybridEmbedder (+ the PCA components), not the default: on SpeX "
@@ -162,6 +199,7 @@ register_modality(
     "image", observation_types=("skyfm.data.observations:Image",),
     embedder="skyfm.models.image:ImageMorphologyBaseline",
     encoder="skyfm.models.image_encoder:ImageEncoder",
+    alternatives={"skyfm-img-base": "skyfm.models.image_embedder:ImageEncoderEmbedder"},
     description="images: polar Fourier features + morphology statistics (baseline, no "
                 "trained model); the pretrained skyfm-img-base encoder is ImageEncoderEmbedder "
                 "(not the default: its frozen embedding does not beat this one, see README "

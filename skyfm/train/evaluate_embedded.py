@@ -73,22 +73,6 @@ def parse_mirror(text: str | None, classes: Sequence[str]) -> dict | None:
     return out
 
 
-def _embedder_class(ref: str, modality: str) -> type:
-    """The embedder class ``"module:Class"``; ``ValueError`` unless it embeds ``modality``."""
-    import importlib
-
-    from skyfm.models.base import Embedder
-
-    module, _, name = ref.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"no embedder class {ref!r} (expected module:Class)") from exc
-    if not (isinstance(cls, type) and issubclass(cls, Embedder) and cls.modality == modality):
-        raise ValueError(f"{ref!r} is not an embedder of the modality {modality!r}")
-    return cls
-
-
 def _subset(n: int, k, y, classification: bool, rng) -> np.ndarray:
     if k == "all":
         return np.arange(n)
@@ -111,7 +95,8 @@ def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 1
     classification, objects for a regression; ``"all"``), scored on ``test``. Images with
     ``finetune``: also the fine-tuned encoder (``encoder``: a name or directory, else the
     modality's shipped default) and the same CNN trained from scratch. ``embedder``: another
-    embedder class of the modality (``"module:Class"``) instead of the registered default."""
+    embedder of the modality (a registered name such as ``"skyfm-img-base"`` or
+    ``"module:Class"``) instead of the registered default."""
     from skyfm.models import registry
     from skyfm.models.catalog import (
         CatalogClassifier,
@@ -133,8 +118,7 @@ def evaluate_embedded(train: Sequence, test: Sequence, labels: Sequence = (20, 1
         bad = next(v for v in ytr_raw + yte_raw if not is_numeric([v]))
         raise DataFormatError(f"label {bad!r} is not a number", field="labels.csv",
                               expected="numeric labels for a regression")
-    emb = (registry.make_embedder(modality) if embedder is None
-           else _embedder_class(embedder, modality)()).fit(list(train))
+    emb = registry.make_embedder(modality, embedder).fit(list(train))
     Ztr, Zte = emb.transform(list(train)), emb.transform(list(test))
     Ftr, Fte = emb.features(list(train)), emb.features(list(test))
     classification = task == "classification"

@@ -48,3 +48,25 @@ def test_discover_missing_dir_is_a_clear_error(tmp_path, cli_app):
 def test_discover_help_lists_evaluate(cli_app):
     res = CliRunner().invoke(cli_app, ["discover", "--help"])
     assert res.exit_code == 0 and "evaluate" in res.output and "run" in res.output
+
+
+def test_discover_with_a_named_embedder_saves_and_reloads_it(tmp_path, cli_app):
+    """`--embedder skyfm-img-base` runs discovery on the trained image encoder (not the default
+    baseline); the saved run names it and reloads it; an unknown name is a clear error."""
+    from skyfm.discover.embed import load_embedder
+    from skyfm.models import registry
+    from skyfm.models.image_embedder import ImageEncoderEmbedder
+
+    assert "skyfm-img-base" in registry.embedder_names("image")
+    data = layout.write_dataset(make_images(30), tmp_path / "images")
+    out = tmp_path / "out"
+    args = ["discover", str(data), "--top", "3", "--n-noise", "0", "--n-members", "0"]
+    res = CliRunner().invoke(cli_app, [*args, "--out", str(out), "--embedder", "skyfm-img-base"])
+    assert res.exit_code == 0, res.output
+    assert "skyfm-img-base" in res.output  # the run line names the trained model
+    emb = load_embedder(out)
+    assert isinstance(emb, ImageEncoderEmbedder)
+    bad = CliRunner().invoke(cli_app, [*args, "--out", str(tmp_path / "o2"), "--embedder", "nope"])
+    assert bad.exit_code != 0 and "no embedder 'nope'" in bad.output
+    with pytest.raises(ValueError, match="not an embedder of the modality 'image'"):
+        registry.make_embedder("image", "skyfm.models.spectrum:SpectrumPCABaseline")
