@@ -8,6 +8,8 @@ Layout of ``DIR``::
                    and passages (row id, document, section, character offsets, text)
     sparse/        tantivy index (title + text, English stemming; LaTeX as words)
     dense.faiss    faiss IndexIDMap2(IndexFlatIP) over L2-normalised vectors
+    generation     how many ``add`` calls have changed the index (written last, atomically):
+                   a process holding the index open compares it to know it is stale
 
 ``add`` is incremental: only new documents are chunked, embedded and appended. A document
 whose id and content hash are already there is counted as a duplicate and left alone; one
@@ -32,7 +34,7 @@ from skyfm.knowledge.embedding import DEFAULT_BACKEND, get_embedder
 from skyfm.knowledge.ingest import Problem, chunk_document, read_sources
 from skyfm.knowledge.normalize import clean_text
 
-__all__ = ["AddReport", "PaperIndex", "StoredPassage", "embed_text"]
+__all__ = ["AddReport", "PaperIndex", "StoredPassage", "embed_text", "index_generation"]
 
 FORMAT = "skyfm-papers-index"
 VERSION = 1
@@ -46,6 +48,19 @@ CREATE TABLE IF NOT EXISTS passages (
   start INTEGER, "end" INTEGER, text TEXT);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 """
+
+
+def index_generation(path: str | Path) -> int:
+    """The on-disk state of the index in ``path``: how many ``add`` calls changed it (0 for a
+    new index, or one written before the counter existed)."""
+    f = Path(path) / "generation"
+    try:
+        return int(f.read_text().strip())
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(f"unreadable ({exc})", file=f,
+                              expected="one integer, written by skyfm papers index") from exc
 
 
 @dataclass
@@ -135,6 +150,7 @@ class PaperIndex:
             if self.meta.get("format") != FORMAT:
                 raise DataFormatError(f"format is {self.meta.get('format')!r}", file=meta,
                                       field="format", expected=repr(FORMAT))
+        self.generation = index_generation(self.path)
         self._db = sqlite3.connect(str(self.path / "meta.sqlite"), check_same_thread=False)
         try:
             self._db.executescript(_SCHEMA)
@@ -315,6 +331,11 @@ class PaperIndex:
             db.rollback()
             raise
         self._sparse.reload()
+        # last: readers that see the new number see every store of this add
+        self.generation = index_generation(self.path) + 1
+        tmp = self.path / "generation.tmp"
+        tmp.write_text(f"{self.generation}\n")
+        tmp.replace(self.path / "generation")
 
     # ------------------------------------------------------------------ reading
 
