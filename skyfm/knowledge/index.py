@@ -30,7 +30,7 @@ import numpy as np
 
 from skyfm.errors import DataFormatError, DataNotFoundError, IncompleteOutputError, require
 from skyfm.knowledge.documents import Chunk, Document
-from skyfm.knowledge.embedding import DEFAULT_BACKEND, get_embedder
+from skyfm.knowledge.embedding import DEFAULT_BACKEND, default_max_tokens, get_embedder
 from skyfm.knowledge.ingest import Problem, chunk_document, read_sources
 from skyfm.knowledge.normalize import clean_text
 
@@ -122,7 +122,8 @@ class PaperIndex:
     """Open (or create, with ``create=True``) the index in ``path``.
 
     ``embedder`` / ``max_tokens`` (a new index only): the embedding back-end and its truncation
-    length (default the model's 256 tokens); both are recorded and used for every query."""
+    length (default :func:`~skyfm.knowledge.embedding.default_max_tokens`: 128 for MiniLM);
+    both are recorded and used for every query."""
 
     def __init__(self, path: str | Path, *, create: bool = False,
                  embedder: str = DEFAULT_BACKEND, max_tokens: int | None = None):
@@ -137,7 +138,7 @@ class PaperIndex:
                                       "refusing to write into it", file=self.path,
                                       expected="a new or empty directory")
             self.path.mkdir(parents=True, exist_ok=True)
-            backend = get_embedder(embedder, max_tokens)
+            backend = get_embedder(embedder, max_tokens or default_max_tokens(embedder))
             self.meta = {"format": FORMAT, "version": VERSION, "embedder": backend.name,
                          "max_tokens": backend.max_len, "dim": backend.dim}
             meta.write_text(json.dumps(self.meta, indent=1))

@@ -106,8 +106,9 @@ def _cards(html: str) -> dict[str, str]:
     """object id -> the HTML of its card in a discovery report."""
     import re
 
-    return {m.group(1): m.group(2) for m in re.finditer(
-        r'<article class="card"[^>]*data-object-id="([^"]+)">(.*?)</article>', html, re.S)}
+    card = re.compile(r'<article class="card"[^>]*data-object-id="([^"]+)">(.*?)</article>',
+                      re.DOTALL)
+    return {m.group(1): m.group(2) for m in card.finditer(html)}
 
 
 def test_discovery_report_lists_related_papers(tmp_path, built_index):
