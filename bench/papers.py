@@ -96,10 +96,8 @@ def timed_add(ix, docs) -> tuple:
 
 def option_row(spec: str, notitle, items, work: Path) -> dict:
     """Index ``notitle`` with embedder ``spec`` into a fresh index; speed and known-item."""
-    from skyfm.knowledge.embedding import get_embedder
+    from skyfm.knowledge.embedding import default_max_tokens, get_embedder
     from skyfm.knowledge.index import PaperIndex
-
-    from skyfm.knowledge.embedding import default_max_tokens
 
     backend, tokens = parse_option(spec)
     tokens = tokens or default_max_tokens(backend)
