@@ -7,7 +7,7 @@ Each of the top ``K`` fused passages is split into sentences; each sentence is e
 the index's MiniLM and the passage gets its best cosine to the query ("maxsim"). Variants: rank
 by maxsim alone, or by the z-scored fused score plus (1 or 0.5 x) the z-scored maxsim. Measured
 2026-12-03: hybrid recall@1 0.9325, maxsim 0.740, fused+maxsim 0.8975, fused+0.5maxsim 0.925,
-at +0.68 CPU-s per query: no re-ranker is offered.
+at +0.66 CPU-s per query: no re-ranker is offered.
 """
 
 from __future__ import annotations
