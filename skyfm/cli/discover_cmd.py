@@ -76,6 +76,9 @@ def run_cmd(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="replace an existing discovery output at --out whole (its "
                             "feedback.csv and plots included)")] = False,
+    papers_index: Annotated[Path | None, typer.Option(
+        "--papers-index", help="a `skyfm papers index` directory: each candidate's card in the "
+                               "report lists 3 related papers (searched locally)")] = None,
 ) -> None:
     """Score every object for unusualness; write candidates.csv, plots and an HTML report.
 
@@ -96,6 +99,10 @@ def run_cmd(
 
     console = Console()
     check_target(out, overwrite, is_discover_output, "discover")  # before any long work
+    if papers_index is not None:
+        from skyfm.knowledge.tools import open_index
+
+        open_index(papers_index)  # a missing or damaged index: an error now, not after the run
     if not directory.exists():
         raise DataNotFoundError(f"{directory}: no such file or directory")
     t0 = time.perf_counter()
@@ -134,6 +141,12 @@ def run_cmd(
         from rich.markup import escape
 
         console.print(f"embedded by {escape(found.embedder.describe())}")
+    if papers_index is not None:
+        from skyfm.discover.report import report_from_run
+
+        report_from_run(out, df, obs, top=top, map_method=map_method, seed=seed,
+                        papers_index=papers_index)
+        console.print(f"related papers from {papers_index} added to the report's cards")
     n_skipped = len(found.skipped)
     console.print(f"{len(df) + n_skipped} objects in: {len(df)} scored, {n_skipped} "
                   f"skipped (reasons in {out / 'skipped.csv'})")

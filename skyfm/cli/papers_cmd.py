@@ -62,10 +62,13 @@ def papers_index(
         help="name cited for files of a directory, e.g. 'pyvo docs' -> [pyvo docs: dal/index.rst]"
              " (default: the directory's name)")] = None,
     embedder: Annotated[str, typer.Option(
-        help="embedding back-end of a new index: onnx-int8 | onnx | torch")] = "onnx-int8",
+        help="embedding back-end of a new index: onnx-int8 | onnx | torch (MiniLM) or static "
+             "(a model2vec model distilled from it: ~30x faster, weaker dense "
+             "ranking)")] = "onnx-int8",
     max_tokens: Annotated[int | None, typer.Option(
         min=16, max=512, help="truncate passages to this many tokens when embedding (a new "
-                              "index; default 256, the model's; 128 is ~2x faster)")] = None,
+                              "index; default 128 for MiniLM, half the cost of the model's "
+                              "256; 512 for static)")] = None,
 ) -> None:
     """Add documents to a paper index (created when new). Adding is incremental: documents
     already indexed are not added again; unreadable files are reported by name and skipped.

@@ -7,7 +7,9 @@ observation's meta has ``ra``/``dec``, the label when known, links out to the ar
 know it (SIMBAD by position; ALeRCE, Fink and TNS for ZTF ids: links only, nothing is fetched),
 and its plot, with the alert cutouts (science, template, difference) beside it when the light
 curve came from an alert file (read once per card from ``meta['alert_file']``, see
-:func:`alert_cutouts`).
+:func:`alert_cutouts`). Given a paper index (``papers_index``), each card also lists the three
+papers :mod:`skyfm.knowledge.related` finds for objects like it (id, title, link, snippet;
+searched locally, nothing is fetched); without one the cards are unchanged.
 """
 
 from __future__ import annotations
@@ -218,10 +220,23 @@ def _num(v) -> float | None:
     return v if np.isfinite(v) else None
 
 
+def related_papers(papers_index: str | Path, candidates: pd.DataFrame, top: int = 20,
+                   k: int = 3) -> dict[str, dict]:
+    """Object id -> {query, papers, note} for the top ``top`` candidates, from the paper index
+    in ``papers_index`` (see :func:`skyfm.knowledge.related.papers_for_candidates`)."""
+    from skyfm.knowledge.related import papers_for_candidates
+    from skyfm.knowledge.tools import open_index
+
+    ids = [str(i) for i in candidates.sort_values("rank")["object_id"].head(top)]
+    return papers_for_candidates(open_index(papers_index), candidates, ids, k)
+
+
 def candidate_cards(candidates: pd.DataFrame, plots: Mapping[str, Path],
                     observations: Mapping[str, object] | None = None,
-                    top: int = 20) -> list[dict]:
-    """The template context of the top ``top`` candidates' cards (see module docstring)."""
+                    top: int = 20, papers: Mapping[str, dict] | None = None) -> list[dict]:
+    """The template context of the top ``top`` candidates' cards (see module docstring);
+    ``papers``: the :func:`related_papers` of the run (None: no paper index, no papers block).
+    """
     observations = observations or {}
     cards = []
     for _, r in candidates.sort_values("rank").head(top).iterrows():
@@ -246,6 +261,7 @@ def candidate_cards(candidates: pd.DataFrame, plots: Mapping[str, Path],
             "position": pos, "links": archive_links(oid, pos),
             "plot": _file_b64(p) if p is not None and Path(p).exists() else None,
             "cutouts": cut, "survey": getattr(getattr(ob, "provenance", None), "survey", None),
+            "related": None if papers is None else papers.get(oid),
         })
     return cards
 
@@ -269,11 +285,13 @@ def _table(candidates: pd.DataFrame, n: int = 100) -> tuple[list[str], list[list
 def write_report(path: str | Path, candidates: pd.DataFrame, *, plots: dict[str, Path],
                  map_png: str | None, hist_png: str | None, info: dict, top: int = 20,
                  observations: Mapping[str, object] | None = None,
-                 template: str = "report.html.j2", **extra) -> Path:
+                 template: str = "report.html.j2", papers_index: str | Path | None = None,
+                 **extra) -> Path:
     """Write ``index.html``: summary, score distribution, embedding map, candidate cards, the
     top-100 table.
 
     ``observations``: object id -> observation, for the cards' positions and cutouts;
+    ``papers_index``: a ``skyfm papers`` index directory: each card lists related papers;
     ``template`` and ``extra``: another view on the same layout (the demo adds its sections).
     """
     from skyfm.outputs import write_text
@@ -284,8 +302,9 @@ def write_report(path: str | Path, candidates: pd.DataFrame, *, plots: dict[str,
     cols, rows = _table(candidates)
     dropped = "; ".join(f"{k}: {v}" for k, v in (info.get("dropped") or {}).items())
     context = {"title": "skyfm discovery report", **extra}  # extra may retitle the view
+    papers = None if papers_index is None else related_papers(papers_index, candidates, top)
     doc = render(template, info=info, dropped=dropped, hist_png=hist_png, map_png=map_png,
-                 cards=candidate_cards(candidates, plots, observations, top),
+                 cards=candidate_cards(candidates, plots, observations, top, papers),
                  table_columns=cols, table_rows=rows, **context)
     write_text(path, doc)  # atomic: a reader never sees half a report
     return path
@@ -293,10 +312,12 @@ def write_report(path: str | Path, candidates: pd.DataFrame, *, plots: dict[str,
 
 def report_from_run(run_dir: str | Path, candidates: pd.DataFrame, observations: Sequence, *,
                     top: int = 20, map_method: str = "pca", seed: int = 0,
-                    template: str = "report.html.j2", **extra) -> Path:
+                    template: str = "report.html.j2", papers_index: str | Path | None = None,
+                    **extra) -> Path:
     """(Re)write ``run_dir/report/index.html`` from a finished run's files (``embeddings.npy``,
-    ``object_ids.txt``, ``summary.json``, ``plots/``) and its ``candidates``; ``template`` and
-    ``extra`` as in :func:`write_report` (the demo adds sections before and after the ranking).
+    ``object_ids.txt``, ``summary.json``, ``plots/``) and its ``candidates``; ``template``,
+    ``papers_index`` and ``extra`` as in :func:`write_report` (the demo adds sections before and
+    after the ranking).
     """
     import json
 
@@ -324,4 +345,5 @@ def report_from_run(run_dir: str | Path, candidates: pd.DataFrame, observations:
                         map_png=embedding_map(X, score, list(order[:top]), ids, labels,
                                               method=map_method, seed=seed),
                         hist_png=score_histogram(score, top), info=info, top=top,
-                        observations=obs, template=template, **extra)
+                        observations=obs, template=template, papers_index=papers_index,
+                        **extra)

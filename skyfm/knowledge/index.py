@@ -8,6 +8,8 @@ Layout of ``DIR``::
                    and passages (row id, document, section, character offsets, text)
     sparse/        tantivy index (title + text, English stemming; LaTeX as words)
     dense.faiss    faiss IndexIDMap2(IndexFlatIP) over L2-normalised vectors
+    generation     how many ``add`` calls have changed the index (written last, atomically):
+                   a process holding the index open compares it to know it is stale
 
 ``add`` is incremental: only new documents are chunked, embedded and appended. A document
 whose id and content hash are already there is counted as a duplicate and left alone; one
@@ -28,11 +30,11 @@ import numpy as np
 
 from skyfm.errors import DataFormatError, DataNotFoundError, IncompleteOutputError, require
 from skyfm.knowledge.documents import Chunk, Document
-from skyfm.knowledge.embedding import DEFAULT_BACKEND, get_embedder
+from skyfm.knowledge.embedding import DEFAULT_BACKEND, default_max_tokens, get_embedder
 from skyfm.knowledge.ingest import Problem, chunk_document, read_sources
 from skyfm.knowledge.normalize import clean_text
 
-__all__ = ["AddReport", "PaperIndex", "StoredPassage", "embed_text"]
+__all__ = ["AddReport", "PaperIndex", "StoredPassage", "embed_text", "index_generation"]
 
 FORMAT = "skyfm-papers-index"
 VERSION = 1
@@ -46,6 +48,19 @@ CREATE TABLE IF NOT EXISTS passages (
   start INTEGER, "end" INTEGER, text TEXT);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id);
 """
+
+
+def index_generation(path: str | Path) -> int:
+    """The on-disk state of the index in ``path``: how many ``add`` calls changed it (0 for a
+    new index, or one written before the counter existed)."""
+    f = Path(path) / "generation"
+    try:
+        return int(f.read_text().strip())
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(f"unreadable ({exc})", file=f,
+                              expected="one integer, written by skyfm papers index") from exc
 
 
 @dataclass
@@ -107,7 +122,8 @@ class PaperIndex:
     """Open (or create, with ``create=True``) the index in ``path``.
 
     ``embedder`` / ``max_tokens`` (a new index only): the embedding back-end and its truncation
-    length (default the model's 256 tokens); both are recorded and used for every query."""
+    length (default :func:`~skyfm.knowledge.embedding.default_max_tokens`: 128 for MiniLM);
+    both are recorded and used for every query."""
 
     def __init__(self, path: str | Path, *, create: bool = False,
                  embedder: str = DEFAULT_BACKEND, max_tokens: int | None = None):
@@ -122,7 +138,7 @@ class PaperIndex:
                                       "refusing to write into it", file=self.path,
                                       expected="a new or empty directory")
             self.path.mkdir(parents=True, exist_ok=True)
-            backend = get_embedder(embedder, max_tokens)
+            backend = get_embedder(embedder, max_tokens or default_max_tokens(embedder))
             self.meta = {"format": FORMAT, "version": VERSION, "embedder": backend.name,
                          "max_tokens": backend.max_len, "dim": backend.dim}
             meta.write_text(json.dumps(self.meta, indent=1))
@@ -135,6 +151,7 @@ class PaperIndex:
             if self.meta.get("format") != FORMAT:
                 raise DataFormatError(f"format is {self.meta.get('format')!r}", file=meta,
                                       field="format", expected=repr(FORMAT))
+        self.generation = index_generation(self.path)
         self._db = sqlite3.connect(str(self.path / "meta.sqlite"), check_same_thread=False)
         try:
             self._db.executescript(_SCHEMA)
@@ -315,6 +332,11 @@ class PaperIndex:
             db.rollback()
             raise
         self._sparse.reload()
+        # last: readers that see the new number see every store of this add
+        self.generation = index_generation(self.path) + 1
+        tmp = self.path / "generation.tmp"
+        tmp.write_text(f"{self.generation}\n")
+        tmp.replace(self.path / "generation")
 
     # ------------------------------------------------------------------ reading
 

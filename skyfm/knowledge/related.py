@@ -7,14 +7,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from skyfm.errors import DataFormatError, DataNotFoundError
-from skyfm.knowledge.index import PaperIndex
+from skyfm.knowledge.index import PaperIndex, StoredPassage
 from skyfm.knowledge.search import Hit, search
 
-__all__ = ["ObjectContext", "context_from_run", "related", "related_query"]
+__all__ = ["ObjectContext", "context_from_row", "context_from_run", "paper_link",
+           "papers_for_candidates", "related", "related_query"]
 
 # class labels as the data sets spell them -> the words papers use
 _WORDS = {
@@ -94,18 +97,60 @@ def context_from_run(run_dir: str | Path, object_id: str) -> ObjectContext:
     if rows.empty:
         raise DataFormatError(f"object {object_id!r} is not in the run", file=path,
                               field="object_id", expected="an id listed in candidates.csv")
-    row = rows.iloc[0]
     labels = dict(zip(df["object_id"], df["label"])) if "label" in df.columns else {}
-    neigh = [n for n in str(row.get("neighbours", "")).split(";") if n]
+    return context_from_row(rows.iloc[0].to_dict(), labels)
+
+
+def context_from_row(row: Mapping, labels: Mapping[str, str]) -> ObjectContext:
+    """An object's context from its candidates row (``object_id``, optional ``label``,
+    ``neighbours`` as ``id;id;...``, ``reason``, numeric property columns such as ``period``)
+    and ``labels`` (object id -> label) for its neighbours."""
+    neigh = [n for n in str(row.get("neighbours", "") or "").split(";") if n]
     props = {}
-    for col in df.columns:
-        if col.lower() in _PROPS:
+    for col, value in row.items():
+        if str(col).lower() in _PROPS:
             try:
-                props[col] = float(row[col])
-            except ValueError:
-                pass
-    return ObjectContext(str(object_id), row.get("label") or None,
-                         [labels.get(n, "") for n in neigh], props, str(row.get("reason", "")))
+                v = float(value)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(v):  # a missing value says nothing about the object
+                props[col] = v
+    label = row.get("label")
+    label = None if label is None or str(label) in ("", "nan") else str(label)
+    return ObjectContext(str(row["object_id"]), label,
+                         [str(labels.get(n, "") or "") for n in neigh], props,
+                         str(row.get("reason", "") or ""))
+
+
+def paper_link(p: StoredPassage) -> str | None:
+    """Where a reader finds the passage's document: its arXiv abstract page, or the local file
+    it was indexed from (a ``file://`` URI; None when that file is gone)."""
+    if p.kind == "arxiv" and p.doc_id.startswith("arXiv:"):
+        return f"https://arxiv.org/abs/{quote(p.doc_id.removeprefix('arXiv:'))}"
+    path = Path(p.source)
+    return path.resolve().as_uri() if path.is_file() else None
+
+
+def papers_for_candidates(index: PaperIndex, candidates, object_ids, k: int = 3
+                          ) -> dict[str, dict]:
+    """For each of ``object_ids`` (rows of the ``candidates`` frame): the query written from its
+    context and its ``k`` best papers as dicts (id, title, link, snippet, passage_id), for the
+    report's cards. An object with nothing to search with gets no papers and says why."""
+    labels = (dict(zip(candidates["object_id"].astype(str), candidates["label"]))
+              if "label" in candidates.columns else {})
+    rows = {str(r["object_id"]): r for r in candidates.to_dict("records")}
+    out: dict[str, dict] = {}
+    for oid in object_ids:
+        ctx = context_from_row(rows[str(oid)], labels)
+        try:
+            query, hits = related(index, ctx, k)
+        except DataFormatError as exc:
+            out[str(oid)] = {"query": None, "papers": [], "note": str(exc)}
+            continue
+        out[str(oid)] = {"query": query, "note": None, "papers": [
+            {"id": h.id, "title": h.title, "link": paper_link(h.passage), "snippet": h.snippet,
+             "passage_id": h.passage.passage_id} for h in hits]}
+    return out
 
 
 def related(index: PaperIndex, ctx: ObjectContext, k: int = 10) -> tuple[str, list[Hit]]:

@@ -7,25 +7,44 @@ Passage``. Passages are returned as data (``text``); nothing in them is acted on
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from skyfm.knowledge.index import PaperIndex, StoredPassage
+from skyfm.knowledge.index import PaperIndex, StoredPassage, index_generation
 
 __all__ = ["AskIn", "AskOut", "GetPassageIn", "Passage", "SearchHit", "SearchPapersIn",
            "SearchPapersOut", "ask", "get_passage", "open_index", "search_papers"]
 
 _OPEN: dict[str, PaperIndex] = {}
+_OPEN_LOCK = threading.Lock()
 
 
 def open_index(path: str | Path) -> PaperIndex:
-    """The index in ``path``, opened once per process."""
+    """The index in ``path``, kept open per process while its on-disk state is unchanged.
+
+    Each call compares the index's ``generation`` file (bumped by every ``add``, in any
+    process) with the one the open index was read at, and reopens the index when it moved, so
+    a long-running server answers from what is on disk. While another process is adding (its
+    lock is held), the last complete state keeps answering."""
+    from filelock import FileLock, Timeout
+
     key = str(Path(path).resolve())
-    if key not in _OPEN:
-        _OPEN[key] = PaperIndex(path)
-    return _OPEN[key]
+    with _OPEN_LOCK:
+        cached = _OPEN.get(key)
+        if cached is None:
+            _OPEN[key] = PaperIndex(path)
+        elif cached.generation != index_generation(key):
+            try:
+                with FileLock(str(Path(key) / ".lock"), timeout=0):
+                    _OPEN[key] = PaperIndex(path)
+            except Timeout:
+                pass  # an add is in progress: keep the last complete state until it is done
+            except PermissionError:  # a read-only index cannot be added to: no lock needed
+                _OPEN[key] = PaperIndex(path)
+        return _OPEN[key]
 
 
 def _iso(v: str | None) -> str | None:

@@ -26,8 +26,9 @@ __all__ = ["add_papers_routes"]
 def add_papers_routes(app: FastAPI, index_dir: str | Path, strict: list[Depends],
                       responses: dict) -> None:
     """Register the two routes on ``app``, serving the paper index in ``index_dir`` (opened
-    now, so a missing or damaged index is an error at start-up, not at the first request)."""
-    index = open_index(index_dir)
+    now, so a missing or damaged index is an error at start-up, not at the first request; each
+    request then gets it through ``open_index``, which reopens it after an ``add``)."""
+    open_index(index_dir)
     lock = threading.Lock()  # one query at a time: the embedder and SQLite handle are shared
 
     @app.post("/v1/papers/search", response_model=SearchPapersOut, responses=responses,
@@ -35,7 +36,7 @@ def add_papers_routes(app: FastAPI, index_dir: str | Path, strict: list[Depends]
     def papers_search(req: SearchPapersIn) -> SearchPapersOut:
         """Hybrid (BM25 + MiniLM) search of the paper index, with filters."""
         with lock:
-            return search_papers(index, req)
+            return search_papers(open_index(index_dir), req)
 
     @app.post("/v1/ask", response_model=AskOut, responses=responses, dependencies=strict,
               tags=["papers"])
@@ -43,4 +44,4 @@ def add_papers_routes(app: FastAPI, index_dir: str | Path, strict: list[Depends]
         """An answer whose every statement cites a retrieved passage (offline extractive, or
         the configured LLM's with its citations checked)."""
         with lock:
-            return ask(index, req)
+            return ask(open_index(index_dir), req)

@@ -75,3 +75,29 @@ def test_routes_keep_token_host_and_size_guards(out_dir, built_index):
 def test_without_papers_index_the_routes_do_not_exist(out_dir):
     c = TestClient(create_app(out_dir), base_url="http://127.0.0.1")
     assert c.post("/v1/ask", json={"question": "what is pyvo?"}).status_code == 404
+
+
+def test_server_sees_documents_added_after_it_started(out_dir, built_index, tmp_path):
+    """The service keeps the index open; an add by another PaperIndex (another process, e.g.
+    `skyfm papers index`) bumps the index's generation and the next request reopens it."""
+    import shutil
+
+    from skyfm.knowledge.documents import Document
+    from skyfm.knowledge.index import PaperIndex, index_generation
+
+    path = tmp_path / "papers"
+    shutil.copytree(built_index, path)
+    c = TestClient(create_app(out_dir, papers_index=path), base_url="http://127.0.0.1")
+    query = {"query": "quokka magnetar bolometer", "k": 3, "mode": "sparse"}
+    before = c.post("/v1/papers/search", json=query).json()["results"]
+    assert all(r["id"] != "arXiv:9999.12345" for r in before)
+    gen = index_generation(path)
+    writer = PaperIndex(path)
+    writer.add([Document("arXiv:9999.12345", "A quokka magnetar observed with a bolometer.",
+                         "arxiv", "test", title="Quokka magnetars")])
+    writer.close()
+    assert index_generation(path) == gen + 1
+    after = c.post("/v1/papers/search", json={**query, "mode": "hybrid"}).json()["results"]
+    assert after and after[0]["id"] == "arXiv:9999.12345"
+    r = c.post("/v1/ask", json={"question": "What was observed with a bolometer?"})
+    assert "arXiv:9999.12345" in r.text

@@ -100,3 +100,61 @@ def test_bench_questions_answers_are_in_their_files(shared_data):
     assert len(rows) >= 30 and len({r["question"] for r in rows}) == len(rows)
     for r in rows:
         assert r["answer"].lower() in clean_text((docs / r["file"]).read_text()).lower(), r
+
+
+def _cards(html: str) -> dict[str, str]:
+    """object id -> the HTML of its card in a discovery report."""
+    import re
+
+    card = re.compile(r'<article class="card"[^>]*data-object-id="([^"]+)">(.*?)</article>',
+                      re.DOTALL)
+    return {m.group(1): m.group(2) for m in card.finditer(html)}
+
+
+def test_discovery_report_lists_related_papers(tmp_path, built_index):
+    """`skyfm discover run --papers-index`: each top card lists the 3 papers `related` finds
+    for it, linked; rebuilt without an index the cards have no papers block; a missing index
+    is an error before the run."""
+    import re
+
+    from typer.testing import CliRunner
+
+    sys.path.insert(0, str(ROOT / "tests" / "discover"))
+    from discover_synth import make_table
+
+    from skyfm.cli import _register, app
+    from skyfm.data import layout
+    from skyfm.knowledge.tools import open_index
+
+    _register()
+    data = layout.write_dataset([make_table(40)], tmp_path / "table")
+    args = ["discover", "run", str(data), "--top", "3", "--n-noise", "1", "--n-members", "2"]
+    res = CliRunner().invoke(app, args + ["--out", str(tmp_path / "with"),
+                                          "--papers-index", str(built_index)])
+    assert res.exit_code == 0, res.output
+    cards = _cards((tmp_path / "with" / "report" / "index.html").read_text())
+    assert len(cards) == 3
+    ix = open_index(built_index)
+    for oid, card in cards.items():
+        shown = re.findall(r'data-paper-id="([^"]+)"', card)
+        _, hits = related(ix, context_from_run(tmp_path / "with", oid), 3)
+        assert shown == [h.id for h in hits] and len(shown) == 3
+        for h in hits:
+            if h.id.startswith("arXiv:"):
+                assert f'href="https://arxiv.org/abs/{h.id[6:]}"' in card
+            else:
+                assert f'href="{Path(h.passage.source).resolve().as_uri()}"' in card
+
+    # the same run's report rebuilt without an index: the cards have no papers block
+    import pandas as pd
+
+    from skyfm.discover.report import report_from_run
+
+    cands = pd.read_csv(tmp_path / "with" / "candidates.csv", dtype={"object_id": str})
+    html = report_from_run(tmp_path / "with", cands, [], top=3).read_text()
+    assert len(_cards(html)) == 3 and "data-paper-id" not in html and 'class="papers"' not in html
+
+    res = CliRunner().invoke(app, args + ["--out", str(tmp_path / "bad"),
+                                          "--papers-index", str(tmp_path / "no-index")])
+    assert res.exit_code != 0 and "no paper index" in str(res.exception)
+    assert not (tmp_path / "bad" / "candidates.csv").exists()
