@@ -64,6 +64,40 @@ def test_stamps_of_jpeg_like_and_fits_like_images_of_any_size():
     assert emb.shape == (3, TINY.embed_dim) and np.isfinite(emb).all()
 
 
+def test_signal_stretch_moves_a_clean_stamp_little_and_a_noisy_one_a_lot():
+    """A noise re-draw at the image's own noise level moves the stamp of a bright, clean image
+    by a small fraction of what it moves a faint, noisy one (the v1 "noise" stretch put every
+    image on its noise scale, so both moved about the same)."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:40, :40] - 19.5
+    star = np.exp(-0.5 * (yy ** 2 + xx ** 2) / 2.0 ** 2)   # compact: the ring is sky
+    clean, noisy = np.stack([star * 2000.0] * 3), np.stack([star * 4.0] * 3)  # peak S/N
+
+    def move(d, cfg):
+        a = prepare_stamps([Image(d + rng.normal(0, 1, d.shape))], cfg)
+        b = prepare_stamps([Image(d + rng.normal(0, 1, d.shape))], cfg)
+        return float(np.abs(a - b).mean())
+
+    sig = ImageConfig(size=16, stamp=20, crop=0.5, stretch="signal")
+    assert 10 * move(clean, sig) < move(noisy, sig)
+    v1 = ImageConfig(size=16, stamp=20, crop=0.5, stretch="noise")
+    assert move(clean, v1) > 0.2 * move(noisy, v1)      # what the signal stretch fixes
+    with pytest.raises(ValueError, match="unknown stretch 'x'"):
+        prepare_stamps([Image(clean)], ImageConfig(stretch="x"))
+
+
+def test_weights_saved_before_the_stretch_option_load_with_the_noise_stretch(tmp_path):
+    import json
+
+    enc = tiny_encoder()
+    enc.save_pretrained(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["stretch"] == "signal"
+    del cfg["stretch"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    assert ImageEncoder.from_pretrained(tmp_path / "m").config.stretch == "noise"
+
+
 def test_three_channels_groups_bands_in_order():
     d = np.arange(5, dtype=float)[:, None, None] * np.ones((5, 2, 2))
     np.testing.assert_allclose(three_channels(d)[:, 0, 0], [0.5, 2.5, 4.0])
