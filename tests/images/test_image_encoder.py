@@ -307,6 +307,31 @@ def test_split_command_reads_the_shared_galaxyzoo_folder(tmp_path, monkeypatch):
     assert res.exit_code != 0 and "neither --max-per-class" in res.output
 
 
+def test_train_images_command_pretrains_on_several_sources_and_twins(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from skyfm.cli import _register, app
+    from skyfm.data.layout import write_dataset
+
+    _register()
+    gz = _galaxyzoo_folder(tmp_path / "gz", np.random.default_rng(2), per_class=(3, 3))
+    fits = write_dataset([Image(1e-9 * blob(33, np.random.default_rng(i), bands=5),
+                                list("ugriz"), object_id=f"f{i}") for i in range(2)],
+                         tmp_path / "fits")
+    args = ["train", "images", "--data", str(gz / "images"), "--data", str(fits), "--twins",
+            "1", "--epochs", "1", "--batch-size", "4", "--out", str(tmp_path / "m")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["stretch"] == "signal"
+    src = cfg["training"]["sources"]
+    assert [s["n_images"] for s in src] == [6, 2, 4]       # 4 twins: one per common class
+    assert src[2]["twins_per_class"] == 1 and cfg["training"]["n_images"] == 12
+    assert ImageEncoder.from_pretrained(tmp_path / "m").config.stretch == "signal"
+
+
 @pytest.mark.shared_data
 def test_galaxyzoo_split_of_the_shared_set_and_the_encoder_on_it(shared_data):
     from skyfm.train.splits import CHIRALITY, galaxyzoo_split
