@@ -105,6 +105,9 @@ def train_images(
     twins: Annotated[int, typer.Option(
         help="digital-twin galaxies per class (skyfm.sim.galaxies) added to the images")] = 0,
     twin_seed: Annotated[int, typer.Option(help="seed of the twin galaxies")] = 0,
+    stretch: Annotated[str, typer.Option(
+        help="stamp stretch: noise (per-band robust noise, the shipped weights) or signal "
+             "(sky from the stamp's ring, scale from its central flux)")] = "noise",
     epochs: Annotated[int, typer.Option(help="passes over the images")] = 25,
     batch_size: Annotated[int, typer.Option()] = 128,
     seed: Annotated[int, typer.Option()] = 0,
@@ -117,21 +120,26 @@ def train_images(
     the shipped weights.
 
     Example: skyfm train images --data runs/gz_split/morphology/train
-    --data $SKYFM_DATA_DIR/ztf_alerts_sample --twins 200 --out runs/img --epochs 1
+    --data $SKYFM_DATA_DIR/ztf_alerts_sample --twins 200 --stretch signal --out runs/img
+    --epochs 1
     """
     from rich.console import Console
 
     from skyfm.cli.progress import progress_task
+    from skyfm.models.image_encoder import STRETCHES, ImageConfig
     from skyfm.train.images import ImagePretrainConfig, pretrain, pretraining_images
 
     con = Console()
+    if stretch not in STRETCHES:
+        raise typer.BadParameter(f"--stretch {stretch!r}: choose from {', '.join(STRETCHES)}")
     cfg = ImagePretrainConfig(epochs=epochs, batch_size=batch_size, seed=seed)
     imgs, sources = pretraining_images(data, twins, twin_seed)
     for src in sources["sources"]:
         con.print(f"pretraining images: {src}")
     steps = epochs * max(1, len(imgs) // batch_size)
     with progress_task("pretraining", steps) as advance:
-        enc, summary = pretrain(imgs, cfg, log=con.print, progress=advance)
+        enc, summary = pretrain(imgs, cfg, ImageConfig(stretch=stretch), log=con.print,
+                                progress=advance)
     summary |= sources
     summary["command"] = shlex.join(["skyfm", *sys.argv[1:]])
     enc.save_pretrained(out, extra=summary)

@@ -3,10 +3,13 @@
 Every image (an 8-bit JPEG/PNG colour cutout or a multi-band FITS stamp in physical units, any
 size) is prepared the same way by :func:`prepare_stamps`: the central ``crop`` of its width is
 area-binned to ``stamp`` x ``stamp``; each band is sky-subtracted (median), divided by its
-robust noise (1.4826 MAD, floored) and asinh-stretched; the bands are grouped into three
+robust noise (1.4826 MAD, floored) and asinh-stretched (``stretch="noise"``, the shipped
+weights; ``"signal"`` puts each band on a signal-relative scale instead, see :func:`_stretch`;
+a config.json without the key means ``"noise"``); the bands are grouped into three
 channels (3 bands as they are; 1 band repeated; 2 bands as b0, mean, b1; more bands averaged in
-three contiguous groups, in the order of the bands). The network sees the central ``size`` x ``size`` of
-that stamp (the outer ring gives rotated training views real pixels in their corners).
+three contiguous groups, in the order of the bands). The network sees the central
+``size`` x ``size`` of that stamp (the outer ring gives rotated training views real pixels in
+their corners).
 
 The network: a stride-2 3x3 conv stem, four residual blocks of two 3x3 convs (BatchNorm, ReLU;
 ``width`` -> ``width`` -> 2 ``width`` at half resolution -> 4 ``width`` at half again -> 4
@@ -47,7 +50,7 @@ class ImageConfig:
     width: int = 16          # channels of the first stage (then 2x, 4x)
     proj_dim: int = 64       # contrastive projection (pretraining only)
     noise_floor: float = 1e-3  # lowest noise scale, as a share of the band's 99.5 % range
-    stretch: str = "signal"  # "signal" (v2) or "noise" (v1: config.json without this key)
+    stretch: str = "noise"   # "noise" (the shipped weights) or "signal" (see _stretch)
     soften: float = 0.05     # signal stretch: asinh softening as a share of the scale
 
     @property
@@ -185,16 +188,8 @@ class ImageEncoder(Encoder):
     @classmethod
     def from_pretrained(cls, name_or_dir: str | Path = "skyfm-img-base") -> ImageEncoder:
         """A shipped encoder by name (``skyfm/models/weights/NAME``) or from a directory."""
-        import json
-
-        from skyfm.models.weights_io import resolve_weights
-
-        hint = "make one with `skyfm train images`"
-        config, state = load_weights(name_or_dir, ImageConfig, "image encoder", hint)
-        raw = json.loads((resolve_weights(name_or_dir, "image encoder", hint)
-                          / "config.json").read_text())
-        if "stretch" not in raw:        # written before the option: the v1 noise stretch
-            config.stretch = "noise"
+        config, state = load_weights(name_or_dir, ImageConfig, "image encoder",
+                                     "make one with `skyfm train images`")
         net = ImageNet(config)
         net.load_state_dict(state)
         return cls(config, net)

@@ -89,10 +89,11 @@ def test_signal_stretch_moves_a_clean_stamp_little_and_a_noisy_one_a_lot():
 def test_weights_saved_before_the_stretch_option_load_with_the_noise_stretch(tmp_path):
     import json
 
-    enc = tiny_encoder()
-    enc.save_pretrained(tmp_path / "m")
+    sig = ImageConfig(size=16, stamp=20, crop=0.5, width=4, proj_dim=8, stretch="signal")
+    ImageEncoder(sig, ImageNet(sig)).save_pretrained(tmp_path / "s")
+    assert ImageEncoder.from_pretrained(tmp_path / "s").config.stretch == "signal"
+    tiny_encoder().save_pretrained(tmp_path / "m")
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert cfg["stretch"] == "signal"
     del cfg["stretch"]
     (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
     assert ImageEncoder.from_pretrained(tmp_path / "m").config.stretch == "noise"
@@ -321,7 +322,8 @@ def test_train_images_command_pretrains_on_several_sources_and_twins(tmp_path):
                                 list("ugriz"), object_id=f"f{i}") for i in range(2)],
                          tmp_path / "fits")
     args = ["train", "images", "--data", str(gz / "images"), "--data", str(fits), "--twins",
-            "1", "--epochs", "1", "--batch-size", "4", "--out", str(tmp_path / "m")]
+            "1", "--epochs", "1", "--batch-size", "4", "--stretch", "signal", "--out",
+            str(tmp_path / "m")]
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     cfg = json.loads((tmp_path / "m" / "config.json").read_text())
@@ -330,6 +332,8 @@ def test_train_images_command_pretrains_on_several_sources_and_twins(tmp_path):
     assert [s["n_images"] for s in src] == [6, 2, 4]       # 4 twins: one per common class
     assert src[2]["twins_per_class"] == 1 and cfg["training"]["n_images"] == 12
     assert ImageEncoder.from_pretrained(tmp_path / "m").config.stretch == "signal"
+    res = CliRunner().invoke(app, args[:-4] + ["--stretch", "x", "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0 and "--stretch 'x'" in res.output
 
 
 @pytest.mark.shared_data
