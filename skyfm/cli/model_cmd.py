@@ -98,35 +98,49 @@ def train_corpus(
 
 @train_app.command("images")
 def train_images(
-    data: Annotated[Path, typer.Option(
-        help="images to pretrain on: a generic-layout directory or an image folder "
-             "(labels unused); the shipped weights: runs/gz_split/morphology/train")],
+    data: Annotated[list[Path], typer.Option(
+        help="images to pretrain on (repeat for several sources): generic-layout directories, "
+             "image folders, ZTF alert files or folders (all three planes); labels unused")],
     out: Annotated[Path, typer.Option(help="output directory (config.json + model.safetensors)")],
+    twins: Annotated[int, typer.Option(
+        help="digital-twin galaxies per class (skyfm.sim.galaxies) added to the images")] = 0,
+    twin_seed: Annotated[int, typer.Option(help="seed of the twin galaxies")] = 0,
+    stretch: Annotated[str, typer.Option(
+        help="stamp stretch: noise (per-band robust noise, the shipped weights) or signal "
+             "(sky from the stamp's ring, scale from its central flux)")] = "noise",
     epochs: Annotated[int, typer.Option(help="passes over the images")] = 25,
     batch_size: Annotated[int, typer.Option()] = 128,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Pretrain the image encoder skyfm-img-base (contrastive, rotations, no mirror flips).
 
-    The shipped skyfm-img-base weights come from `skyfm train split galaxyzoo --out
-    runs/gz_split` and then `skyfm train images --data runs/gz_split/morphology/train --out DIR`
-    with every other option at its default (the train part only: the test part is never seen;
-    bit for bit the same weights on the CPU with 2 threads).
+    The training split only: make it with `skyfm train split galaxyzoo --out runs/gz_split`
+    and pass `--data runs/gz_split/morphology/train` (the test part is never seen); bit for bit
+    the same weights on the CPU with 2 threads. See README "Images" for the command that made
+    the shipped weights.
 
-    Example: skyfm train images --data runs/gz_split/morphology/train --out runs/img --epochs 1
+    Example: skyfm train images --data runs/gz_split/morphology/train
+    --data $SKYFM_DATA_DIR/ztf_alerts_sample --twins 200 --stretch signal --out runs/img
+    --epochs 1
     """
     from rich.console import Console
 
     from skyfm.cli.progress import progress_task
-    from skyfm.data import read
-    from skyfm.train.images import ImagePretrainConfig, pretrain
+    from skyfm.models.image_encoder import STRETCHES, ImageConfig
+    from skyfm.train.images import ImagePretrainConfig, pretrain, pretraining_images
 
     con = Console()
+    if stretch not in STRETCHES:
+        raise typer.BadParameter(f"--stretch {stretch!r}: choose from {', '.join(STRETCHES)}")
     cfg = ImagePretrainConfig(epochs=epochs, batch_size=batch_size, seed=seed)
-    imgs = list(read(data))
+    imgs, sources = pretraining_images(data, twins, twin_seed)
+    for src in sources["sources"]:
+        con.print(f"pretraining images: {src}")
     steps = epochs * max(1, len(imgs) // batch_size)
     with progress_task("pretraining", steps) as advance:
-        enc, summary = pretrain(imgs, cfg, log=con.print, progress=advance)
+        enc, summary = pretrain(imgs, cfg, ImageConfig(stretch=stretch), log=con.print,
+                                progress=advance)
+    summary |= sources
     summary["command"] = shlex.join(["skyfm", *sys.argv[1:]])
     enc.save_pretrained(out, extra=summary)
     con.print(f"saved to {out} (wall time {summary['wall_time_s']} s)")

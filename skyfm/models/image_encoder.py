@@ -3,10 +3,13 @@
 Every image (an 8-bit JPEG/PNG colour cutout or a multi-band FITS stamp in physical units, any
 size) is prepared the same way by :func:`prepare_stamps`: the central ``crop`` of its width is
 area-binned to ``stamp`` x ``stamp``; each band is sky-subtracted (median), divided by its
-robust noise (1.4826 MAD, floored) and asinh-stretched; the bands are grouped into three
+robust noise (1.4826 MAD, floored) and asinh-stretched (``stretch="noise"``, the shipped
+weights; ``"signal"`` puts each band on a signal-relative scale instead, see :func:`_stretch`;
+a config.json without the key means ``"noise"``); the bands are grouped into three
 channels (3 bands as they are; 1 band repeated; 2 bands as b0, mean, b1; more bands averaged in
-three contiguous groups, in the order of the bands). The network sees the central ``size`` x ``size`` of
-that stamp (the outer ring gives rotated training views real pixels in their corners).
+three contiguous groups, in the order of the bands). The network sees the central
+``size`` x ``size`` of that stamp (the outer ring gives rotated training views real pixels in
+their corners).
 
 The network: a stride-2 3x3 conv stem, four residual blocks of two 3x3 convs (BatchNorm, ReLU;
 ``width`` -> ``width`` -> 2 ``width`` at half resolution -> 4 ``width`` at half again -> 4
@@ -47,6 +50,8 @@ class ImageConfig:
     width: int = 16          # channels of the first stage (then 2x, 4x)
     proj_dim: int = 64       # contrastive projection (pretraining only)
     noise_floor: float = 1e-3  # lowest noise scale, as a share of the band's 99.5 % range
+    stretch: str = "noise"   # "noise" (the shipped weights) or "signal" (see _stretch)
+    soften: float = 0.05     # signal stretch: asinh softening as a share of the scale
 
     @property
     def embed_dim(self) -> int:
@@ -67,8 +72,32 @@ def three_channels(d: np.ndarray) -> np.ndarray:
     return np.stack([g.mean(axis=0) for g in np.array_split(d, 3, axis=0)])
 
 
-def _stretch(d: np.ndarray, floor: float) -> np.ndarray:
-    """Per band: (x - median) / robust noise, asinh-stretched."""
+STRETCHES = ("signal", "noise")
+
+
+def _stretch(d: np.ndarray, cfg: ImageConfig) -> np.ndarray:
+    """Per band of a (B, S, S) stamp, asinh-stretched on the scale ``cfg.stretch`` names.
+
+    ``"signal"``: sky = median of the outer ring (1/8 of the side), scale = 99th percentile of
+    the sky-subtracted central half, floored at the robust noise (1.4826 MAD about the sky);
+    ``asinh((x - sky) / (cfg.soften * scale))``. A noise re-draw moves a stamp by about
+    noise / (soften * scale): little for a high-S/N image, a lot for a faint one.
+    ``"noise"`` (v1): ``asinh((x - median) / (3 * robust noise))``."""
+    if cfg.stretch == "signal":
+        s = d.shape[-1]
+        ring = max(1, s // 8)
+        mask = np.ones(d.shape[-2:], bool)
+        mask[ring:s - ring, ring:s - ring] = False
+        sky = np.median(d[:, mask], axis=1)[:, None, None]
+        x = d - sky
+        mad = 1.4826 * np.median(np.abs(x), axis=(1, 2), keepdims=True)
+        q = s // 4
+        top = np.percentile(x[:, q:s - q, q:s - q], 99, axis=(1, 2), keepdims=True)
+        scale = np.maximum(top, mad) + 1e-12
+        return np.arcsinh(x / (cfg.soften * scale)).astype(np.float32)
+    if cfg.stretch != "noise":
+        raise ValueError(f"unknown stretch {cfg.stretch!r}; choose from {STRETCHES}")
+    floor = cfg.noise_floor
     med = np.median(d, axis=(1, 2), keepdims=True)
     mad = 1.4826 * np.median(np.abs(d - med), axis=(1, 2), keepdims=True)
     top = np.percentile(d, 99.5, axis=(1, 2), keepdims=True) - med
@@ -101,7 +130,7 @@ def prepare_stamps(images: Sequence, config: ImageConfig | None = None) -> np.nd
         side = max(2, round(min(h, w) * cfg.crop))
         y0, x0 = (h - side) // 2, (w - side) // 2
         d = d[:, y0:y0 + side, x0:x0 + side]
-        out[i] = three_channels(_stretch(resize(d, cfg.stamp), cfg.noise_floor))
+        out[i] = three_channels(_stretch(resize(d, cfg.stamp), cfg))
     return out
 
 

@@ -27,7 +27,32 @@ import torch.nn.functional as F
 from skyfm.models.image_encoder import ImageConfig, ImageEncoder, ImageNet, prepare_stamps
 
 __all__ = ["ImagePretrainConfig", "SupervisedConfig", "augment", "nt_xent", "pretrain",
-           "train_classifier"]
+           "pretraining_images", "train_classifier"]
+
+
+def pretraining_images(data: Sequence, twins_per_class: int = 0, twin_seed: int = 0,
+                       twin_size: int = 64) -> tuple[list, dict]:
+    """The images to pretrain on and a record of where they came from: every image
+    (``read(path, modality="image")``: a generic-layout directory, an image folder, ZTF alert
+    files with all three planes, science / template / difference, as one 3-band image) of each
+    path in ``data``, in order, then ``twins_per_class`` digital-twin galaxies per common class
+    (:func:`skyfm.sim.galaxies.simulate_galaxies`, g/r/i in nanomaggies, ``twin_size`` pixels,
+    seed ``twin_seed``). Labels are never used."""
+    from skyfm.data import read
+
+    images, sources = [], []
+    for path in data:
+        part = list(read(path, modality="image"))
+        images += part
+        sources.append({"path": str(path), "n_images": len(part)})
+    if twins_per_class > 0:
+        from skyfm.sim.galaxies import simulate_galaxies
+
+        twins = list(simulate_galaxies(twins_per_class, size=twin_size, seed=twin_seed))
+        images += twins
+        sources.append({"twins_per_class": twins_per_class, "twin_seed": twin_seed,
+                        "twin_size": twin_size, "n_images": len(twins)})
+    return images, {"sources": sources}
 
 
 @dataclass

@@ -64,6 +64,41 @@ def test_stamps_of_jpeg_like_and_fits_like_images_of_any_size():
     assert emb.shape == (3, TINY.embed_dim) and np.isfinite(emb).all()
 
 
+def test_signal_stretch_moves_a_clean_stamp_little_and_a_noisy_one_a_lot():
+    """A noise re-draw at the image's own noise level moves the stamp of a bright, clean image
+    by a small fraction of what it moves a faint, noisy one (the v1 "noise" stretch put every
+    image on its noise scale, so both moved about the same)."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:40, :40] - 19.5
+    star = np.exp(-0.5 * (yy ** 2 + xx ** 2) / 2.0 ** 2)   # compact: the ring is sky
+    clean, noisy = np.stack([star * 2000.0] * 3), np.stack([star * 4.0] * 3)  # peak S/N
+
+    def move(d, cfg):
+        a = prepare_stamps([Image(d + rng.normal(0, 1, d.shape))], cfg)
+        b = prepare_stamps([Image(d + rng.normal(0, 1, d.shape))], cfg)
+        return float(np.abs(a - b).mean())
+
+    sig = ImageConfig(size=16, stamp=20, crop=0.5, stretch="signal")
+    assert 10 * move(clean, sig) < move(noisy, sig)
+    v1 = ImageConfig(size=16, stamp=20, crop=0.5, stretch="noise")
+    assert move(clean, v1) > 0.2 * move(noisy, v1)      # what the signal stretch fixes
+    with pytest.raises(ValueError, match="unknown stretch 'x'"):
+        prepare_stamps([Image(clean)], ImageConfig(stretch="x"))
+
+
+def test_weights_saved_before_the_stretch_option_load_with_the_noise_stretch(tmp_path):
+    import json
+
+    sig = ImageConfig(size=16, stamp=20, crop=0.5, width=4, proj_dim=8, stretch="signal")
+    ImageEncoder(sig, ImageNet(sig)).save_pretrained(tmp_path / "s")
+    assert ImageEncoder.from_pretrained(tmp_path / "s").config.stretch == "signal"
+    tiny_encoder().save_pretrained(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    del cfg["stretch"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(cfg))
+    assert ImageEncoder.from_pretrained(tmp_path / "m").config.stretch == "noise"
+
+
 def test_three_channels_groups_bands_in_order():
     d = np.arange(5, dtype=float)[:, None, None] * np.ones((5, 2, 2))
     np.testing.assert_allclose(three_channels(d)[:, 0, 0], [0.5, 2.5, 4.0])
@@ -271,6 +306,34 @@ def test_split_command_reads_the_shared_galaxyzoo_folder(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["train", "split", "galaxyzoo", "--out",
                                    str(tmp_path / "s2"), "--max-per-class", "3"])
     assert res.exit_code != 0 and "neither --max-per-class" in res.output
+
+
+def test_train_images_command_pretrains_on_several_sources_and_twins(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from skyfm.cli import _register, app
+    from skyfm.data.layout import write_dataset
+
+    _register()
+    gz = _galaxyzoo_folder(tmp_path / "gz", np.random.default_rng(2), per_class=(3, 3))
+    fits = write_dataset([Image(1e-9 * blob(33, np.random.default_rng(i), bands=5),
+                                list("ugriz"), object_id=f"f{i}") for i in range(2)],
+                         tmp_path / "fits")
+    args = ["train", "images", "--data", str(gz / "images"), "--data", str(fits), "--twins",
+            "1", "--epochs", "1", "--batch-size", "4", "--stretch", "signal", "--out",
+            str(tmp_path / "m")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert cfg["stretch"] == "signal"
+    src = cfg["training"]["sources"]
+    assert [s["n_images"] for s in src] == [6, 2, 4]       # 4 twins: one per common class
+    assert src[2]["twins_per_class"] == 1 and cfg["training"]["n_images"] == 12
+    assert ImageEncoder.from_pretrained(tmp_path / "m").config.stretch == "signal"
+    res = CliRunner().invoke(app, args[:-4] + ["--stretch", "x", "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0 and "--stretch 'x'" in res.output
 
 
 @pytest.mark.shared_data
