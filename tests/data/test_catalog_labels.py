@@ -52,6 +52,31 @@ def test_htru2_and_magic_labels_are_names(tmp_path):
     assert read(tmp_path / "magic04.data")[0].labels.tolist() == ["gamma", "hadron"]
 
 
+def test_known_catalogues_are_recognised_by_their_columns_under_any_name(tmp_path):
+    """A cut, renamed or re-cased copy is the same catalogue: SDSS class stays the label and
+    redshift a target; headerless HTRU2/MAGIC rows keep their first row and name their labels."""
+    up = SDSS_HEADER.upper().replace("OBJID", "objID")  # SkyServer exports mix the case
+    (tmp_path / "my_sdss_cut.csv").write_text(up + SDSS_ROWS)
+    cat = read(tmp_path / "my_sdss_cut.csv")[0]
+    assert cat.label_column == "CLASS" and cat.target_columns == ["REDSHIFT"]
+    assert cat.feature_columns == ["U", "G", "R", "I", "Z"]
+    assert cat.labels.tolist() == ["STAR", "GALAXY"]
+    (tmp_path / "pulsars.csv").write_text("1,2,3,4,5,6,7,8,1\n2,3,4,5,6,7,8,9,0\n")
+    htru = read(tmp_path / "pulsars.csv")[0]
+    assert htru.labels.tolist() == ["pulsar", "not_pulsar"] and "class" not in htru.feature_columns
+    (tmp_path / "gamma_events.csv").write_text("1,2,3,4,5,6,7,8,9,10,g\n2,3,4,5,6,7,8,9,10,11,h\n")
+    magic = read(tmp_path / "gamma_events.csv")[0]
+    assert len(magic.table) == 2 and magic.labels.tolist() == ["gamma", "hadron"]
+
+
+def test_headerless_table_keeps_its_first_row_and_says_so(tmp_path):
+    (tmp_path / "numbers.csv").write_text("1.5,2,3\n4,5,6\n7,8,9\n")
+    obs = read(tmp_path / "numbers.csv")
+    cat = obs[0]
+    assert len(cat.table) == 3 and cat.table["col1"].tolist() == [1.5, 4, 7]
+    assert any("no header row" in w for w in obs.report.warnings)
+
+
 def test_unknown_label_code_is_an_error_naming_file_and_field(tmp_path):
     (tmp_path / "magic04.data").write_text("1,2,3,4,5,6,7,8,9,10,g\n2,3,4,5,6,7,8,9,10,11,x\n")
     with pytest.raises(DataFormatError) as ei:

@@ -416,7 +416,9 @@ def test_catalogue_with_repeated_object_id(shared_data, tmp_path):
     assert len(obs[0]) == 6
     assert obs[0].table["object_id"].tolist() == df["object_id"].tolist()
     assert any("repeated value(s) in id column 'object_id'" in w for w in obs.report.warnings)
-    assert any("no magnitude or flux column" in w for w in obs.report.warnings)
+    # recognised by its columns as SkyServer's SDSS table: class is the label, redshift a
+    # target, never a feature
+    assert obs[0].label_column == "class" and obs[0].target_columns == ["redshift"]
 
 
 def test_catalogue_report_says_which_columns(tmp_path):

@@ -66,6 +66,48 @@ def _known(name: str) -> dict:
     return {}
 
 
+SDSS_SIGNATURE = {"objid", "ra", "dec", "u", "g", "r", "i", "z", "specobjid", "class",
+                  "redshift", "plate", "mjd", "fiberid"}
+
+
+def _first_line(p: Path) -> list[str]:
+    try:
+        return [c.strip() for c in _open_text(p).split("\n", 1)[0].split(",")]
+    except DataFormatError:
+        return []
+
+
+def _is_number(x: str) -> bool:
+    try:
+        float(x)
+        return True
+    except ValueError:
+        return False
+
+
+def _known_by_content(p: Path) -> dict:
+    """The spec of a known catalogue recognised by its columns, whatever the file is called
+    (a cut, renamed or re-exported copy): SkyServer's SDSS columns in any case and order,
+    headerless MAGIC (10 numbers + g/h) and HTRU2 (8 numbers + 0/1) rows. Column names in the
+    spec are those of the file."""
+    if not p.name.lower().endswith((".csv", ".csv.gz", ".data", ".txt")):
+        return {}
+    first = _first_line(p)
+    lower = {c.lower(): c for c in first}
+    if SDSS_SIGNATURE <= set(lower):
+        spec = _known("Skyserver_.csv")
+        spec["id_from"] = tuple(lower[c] for c in spec["id_from"])
+        spec["label_column"] = lower["class"]
+        spec["target_columns"] = (lower["redshift"],)
+        spec["units"] = {lower[k]: v for k, v in spec["units"].items()}
+        return spec
+    if len(first) == 11 and all(map(_is_number, first[:10])) and first[10] in ("g", "h"):
+        return _known("magic04.data")
+    if len(first) == 9 and all(map(_is_number, first[:8])) and first[8] in ("0", "1"):
+        return _known("HTRU_2.csv")
+    return {}
+
+
 def _open_text(p: Path) -> str:
     with wrap_errors(p, expected="a text table (optionally gzipped)"):
         raw = p.read_bytes()
@@ -162,6 +204,10 @@ def read_table_any(p: Path, spec: dict):
     with wrap_errors(p, expected="a CSV table"):
         if names and not _has_header(p, names):
             df = pd.read_csv(p, header=None, names=names, sep=sep)
+        elif sep == "," and not names and all(map(_is_number, _first_line(p))):
+            # no header: the first row is data (read as a header it would be lost)
+            df = pd.read_csv(p, header=None, sep=sep, low_memory=False)
+            df.columns = [f"col{i + 1}" for i in range(df.shape[1])]
         else:
             df = pd.read_csv(p, sep=sep, low_memory=False)
             df.columns = [str(c).strip() for c in df.columns]
@@ -216,7 +262,7 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
         report.n_objects = len(out)
         return ObservationSet(out, report)
     p = check_file(p)
-    spec = _known(p.name)
+    spec = _known(p.name) or _known_by_content(p)
     given = {"names": names, "id_column": id_column, "label_column": label_column}
     spec |= {k: v for k, v in given.items() if v is not None}
     df, units = read_table_any(p, spec)
@@ -226,6 +272,9 @@ def read_catalog(path, *, id_column: str | None = None, label_column: str | None
     if limit is not None:
         df = df.iloc[:limit]
     report = new_report(p)
+    if not spec and list(df.columns) == [f"col{i + 1}" for i in range(df.shape[1])]:
+        report.warnings.append(f"{p}: no header row (the first row is numbers): the columns "
+                               f"are named col1..col{df.shape[1]}")
     from skyfm.data.io.lccolumns import is_lightcurve, why_catalogue
 
     if not spec and not is_lightcurve(df.columns):
