@@ -266,6 +266,28 @@ class Embedder(BaseEstimator, ABC):
         """Key the fitted objects by content (row i of the fitted caches is object i)."""
         self._fit_rows = {fingerprint(o): i for i, o in enumerate(observations)}
 
+    def _memory_state(self, **cached: np.ndarray | None) -> tuple[dict, dict]:
+        """The fitted objects' fingerprints (params) and ``cached`` per-object rows (arrays,
+        ``fit_<name>``) for :meth:`get_state`: a loaded embedder then gives a fitted object the
+        same row the run gave it (e.g. its cross-fitted reconstruction error), so
+        ``skyfm discover score`` reproduces the run's own scores."""
+        rows = getattr(self, "_fit_rows", None)
+        kept = {k: v for k, v in cached.items() if v is not None}
+        if not rows or not kept:
+            return {}, {}
+        fps = [fp for fp, _ in sorted(rows.items(), key=lambda kv: kv[1])]
+        return ({"fit_fingerprints": fps},
+                {f"fit_{k}": np.asarray(v, dtype=float) for k, v in kept.items()})
+
+    def _restore_memory(self, params: dict, arrays: dict) -> dict[str, np.ndarray]:
+        """Undo :meth:`_memory_state`: sets the fitted rows, returns ``{name: rows}``."""
+        fps = params.get("fit_fingerprints")
+        if not fps:
+            return {}
+        self._fit_rows = {fp: i for i, fp in enumerate(fps)}
+        return {k[len("fit_"):]: np.asarray(v) for k, v in arrays.items()
+                if k.startswith("fit_") and len(v) == len(fps)}
+
     def _fitted_rows(self, observations: Sequence) -> np.ndarray | None:
         """Row of each object in the fitted set (-1 where it was not fitted), or ``None`` when
         none was."""

@@ -105,9 +105,10 @@ class EncoderOverBaseline(Embedder):
         params = {"encoder": weights_ref(str(self.encoder)), "batch_size": self.batch_size,
                   "encoder_dim": int(self.model_.embed_dim), "clip": self.scaler_.clip,
                   "baseline": bp, **self._extra_params()}
-        arrays = scaler_arrays(self.scaler_, "encoder_scaler")
+        mp, ma = self._memory_state(Z=getattr(self, "_fit_Z", None))
+        arrays = scaler_arrays(self.scaler_, "encoder_scaler") | ma
         arrays |= {f"baseline_{k}": v for k, v in ba.items()}
-        return params, arrays
+        return params | mp, arrays
 
     @classmethod
     def from_state(cls, params, arrays):
@@ -124,6 +125,9 @@ class EncoderOverBaseline(Embedder):
         emb.baseline_ = emb._restore_baseline(
             params,
             {k[len("baseline_"):]: v for k, v in arrays.items() if k.startswith("baseline_")})
+        Z = emb._restore_memory(params, arrays).get("Z")
+        if Z is not None:  # the run's own vectors for its own objects
+            emb._fit_Z = Z.astype(np.float32)
         emb.feature_specs_ = list(emb.baseline_.feature_specs_)
         emb.uses_trained_model_ = True
         emb.info_ = emb._info()

@@ -257,8 +257,9 @@ class ImageMorphologyBaseline(Embedder):
                   "n_radii": self.n_radii, "n_modes": self.n_modes,
                   "stats_weight": self.stats_weight, "clip": self.scaler_.clip,
                   "artefact_model": self.artefact_model}
-        return params, pca_arrays(self.pca_, "pca") | scaler_arrays(self.scaler_,
-                                                                   "feature_scaler")
+        mp, ma = self._memory_state(recon=getattr(self, "_fit_recon", None))
+        return params | mp, (pca_arrays(self.pca_, "pca")
+                             | scaler_arrays(self.scaler_, "feature_scaler") | ma)
 
     @classmethod
     def from_state(cls, params, arrays) -> ImageMorphologyBaseline:
@@ -268,6 +269,7 @@ class ImageMorphologyBaseline(Embedder):
                   artefact_model=params.get("artefact_model"))  # older runs had none
         emb.pca_ = pca_from(arrays, "pca")
         emb.scaler_ = scaler_from(arrays, "feature_scaler", params["clip"])
+        emb._fit_recon = emb._restore_memory(params, arrays).get("recon")
         emb.uses_trained_model_ = False
         return emb
 

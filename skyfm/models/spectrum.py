@@ -190,12 +190,14 @@ class SpectrumPCABaseline(Embedder):
         self.check_fitted()
         params = {"n_pixels": self.n_pixels, "n_components": self.n_components,
                   "continuum_window": self.continuum_window}
-        return params, {"grid": self.grid_} | pca_arrays(self.pca_, "pca")
+        mp, ma = self._memory_state(recon=getattr(self, "_fit_recon", None))
+        return params | mp, {"grid": self.grid_} | pca_arrays(self.pca_, "pca") | ma
 
     @classmethod
     def from_state(cls, params, arrays) -> SpectrumPCABaseline:
         emb = cls(params["n_pixels"], params["n_components"], params["continuum_window"])
         emb.grid_ = np.asarray(arrays["grid"], float)
         emb.pca_ = pca_from(arrays, "pca")
+        emb._fit_recon = emb._restore_memory(params, arrays).get("recon")
         emb.uses_trained_model_ = False
         return emb

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from discover_synth import make_lightcurves, make_outlier_lc, make_spectra
+from discover_synth import make_images, make_lightcurves, make_outlier_lc, make_spectra
 from typer.testing import CliRunner
 
 from skyfm.cli import _register, app
@@ -107,6 +107,24 @@ def test_saved_run_gives_its_own_objects_their_own_scores(lc_run):
     odd = new.loc["OUTLIER"]
     assert odd["rank_in_run"] == 1 and odd["score"] > 0.9 and np.isfinite(odd["epistemic"])
     assert "lc" in odd["neighbours"]
+
+
+@pytest.mark.parametrize("kind", ["images", "spectra", "images-skyfm-img-base"])
+def test_saved_image_and_spectrum_runs_give_their_own_objects_their_own_scores(tmp_path, kind):
+    """The PCA baselines give fitted objects a cross-fitted reconstruction error, and the
+    trained encoder's vectors depend on the batch: the saved embedder keeps both for the
+    run's own objects, so rescoring them reproduces the run."""
+    from skyfm.models.image_embedder import ImageEncoderEmbedder
+
+    obs = make_spectra() if kind == "spectra" else make_images(30)
+    kw = {"embedder": ImageEncoderEmbedder()} if kind.endswith("img-base") else {}
+    found = discover(obs, tmp_path / "run", **FAST, **kw)
+    res = load_run(tmp_path / "run").score(list(obs))
+    both = pd.merge(found.candidates.set_index("object_id"), res.scores.set_index("object_id"),
+                    left_index=True, right_index=True, suffixes=("_run", ""))
+    assert len(both) == len(found.candidates)
+    for c in ("score_recon", "score_knn", "score"):
+        np.testing.assert_allclose(both[c], both[f"{c}_run"], atol=1e-9, err_msg=c)
 
 
 def test_discover_score_cli_writes_scores_and_skipped(lc_run, tmp_path):
