@@ -253,8 +253,13 @@ class PaperIndex:
             h = d.hash
             row = self._db.execute("SELECT hash FROM documents WHERE doc_id=?",
                                    (d.doc_id,)).fetchone()
+            if d.doc_id in batch_ids:
+                report.problems.append(Problem(d.source, f"not indexed: a second document "
+                                                         f"with id {d.doc_id} in this batch"))
+                continue
             if row is not None and row[0] == h:
                 report.duplicates.append(d.doc_id)
+                batch_ids.add(d.doc_id)  # a later row with this id is a second document
                 continue
             other = seen.get(h) or (self._db.execute(
                 "SELECT doc_id FROM documents WHERE hash=? AND doc_id<>?",
@@ -262,10 +267,6 @@ class PaperIndex:
             if other is not None:
                 report.problems.append(Problem(d.source, f"not indexed: same content as "
                                                          f"{other} (already indexed)"))
-                continue
-            if d.doc_id in batch_ids:
-                report.problems.append(Problem(d.source, f"not indexed: a second document "
-                                                         f"with id {d.doc_id} in this batch"))
                 continue
             if row is not None:
                 replace.append(d.doc_id)

@@ -33,6 +33,24 @@ def test_adding_twice_does_not_duplicate(index_copy, corpus):
     assert again.n_passages == before[1]
 
 
+def test_two_versions_of_one_id_in_a_batch_never_flip_on_re_indexing(index_copy):
+    """A source holding two different documents under one id keeps the first and reports the
+    second every time; re-indexing the unchanged source changes nothing (it used to replace
+    the stored one by the other on every run)."""
+    first = Document("arXiv:9999.00003", "Pulsar timing arrays detect a background.", "arxiv",
+                     "dup.jsonl")
+    second = Document("arXiv:9999.00003", "Quasar winds heat the halo.", "arxiv", "dup.jsonl")
+    index_copy.add([first, second])
+    for _ in range(2):
+        report = index_copy.add([first, second])
+        assert report.replaced == [] and report.added == []
+        assert report.duplicates == ["arXiv:9999.00003"]
+        assert any("second document with id arXiv:9999.00003" in p.message
+                   for p in report.problems)
+    hit = search(index_copy, "pulsar timing background", 1, mode="sparse")[0]
+    assert hit.id == "arXiv:9999.00003"
+
+
 def test_changed_document_replaces_the_old_version(index_copy):
     doc = Document("arXiv:9999.00002", "Magnetars power fast radio bursts.", "arxiv", "mem")
     index_copy.add([doc])
