@@ -124,3 +124,24 @@ def test_images_beside_a_csv_table(shared_data, tmp_path):
     table = read(tmp_path)  # the folder's one table, saying that the image was left out
     assert len(table) == 1 and len(table[0]) == 2
     assert any("modality='image'" in w for w in table.report.warnings)
+
+
+def test_images_with_a_labels_csv_beside_them_are_labelled_images(tmp_path):
+    """A folder of JPEGs plus labels.csv (object_id,label) is an image folder whose labels come
+    from that file; it used to be read as a one-table catalogue, 0 objects scored."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    rng = np.random.default_rng(0)
+    for name in ("g1", "g2", "g3"):
+        PILImage.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(
+            tmp_path / f"{name}.jpeg")
+    (tmp_path / "labels.csv").write_text("object_id,label\ng1,spiral\ng2,elliptical\nzz,merger\n")
+    obs = read(tmp_path)
+    assert all(isinstance(o, Image) for o in obs) and len(obs) == 3
+    assert {o.object_id: o.label for o in obs} == {"g1": "spiral", "g2": "elliptical", "g3": None}
+    assert any("1 label(s) match no image" in w for w in obs.report.warnings)
+    # any other table beside the images is still a choice the user makes
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataFormatError):
+        read(tmp_path)

@@ -348,10 +348,14 @@ def identify_catalog_folder(path) -> bool:
     """A folder with table files (or VOTables and no images)."""
     from skyfm.data.io.sniff import files_in
 
+    from skyfm.data.io.images import identify_image_folder, is_labels_file
+
     files = files_in(Path(path))
-    if any(f.lower().endswith((".csv", ".parquet", ".data", ".dat", ".dat.gz")) for f in files):
-        return True
-    from skyfm.data.io.images import identify_image_folder
+    tables = [f for f in files if f.lower().endswith((".csv", ".parquet", ".data", ".dat",
+                                                      ".dat.gz"))]
+    if tables and not (identify_image_folder(path)
+                       and all(is_labels_file(Path(path) / f) for f in tables)):
+        return True  # (a labels.csv beside images labels them: an image folder)
 
     return (any(f.lower().endswith((".xml", ".vot")) for f in files)
             and not identify_image_folder(path))

@@ -358,16 +358,42 @@ def read_image_folder(path, *, dataset=None, size: int | None = None, limit=None
     out = []
     if limit is not None:
         imgs = imgs[:limit]
+    labels = _labels_beside(p)
     for f in imgs:
-        out.append(read_image_file(f, dataset=dataset, size=size))
+        img = read_image_file(f, dataset=dataset, size=size)
+        if labels:
+            img.label = labels.get(str(img.object_id))
+        out.append(img)
         report.files.append(str(f))
         if progress is not None:
             progress(1)
+    if labels:
+        unmatched = sorted(set(labels) - {str(o.object_id) for o in out})
+        if unmatched and limit is None:
+            report.warnings.append(f"{p / 'labels.csv'}: {len(unmatched)} label(s) match no "
+                                   f"image, e.g. {unmatched[0]!r}")
     if cats:
         report.warnings.append(f"ignored {len(cats)} catalogue(s) "
                                f"({', '.join(f.name for f in cats)}); read one with "
                                "modality='catalog' or file='<name>'")
     return finish(out, report)
+
+
+def is_labels_file(path: Path) -> bool:
+    """``labels.csv`` whose header is ``object_id,label`` (the generic layout's labels)."""
+    if path.name.lower() != "labels.csv" or not path.is_file():
+        return False
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        head = [c.strip().lower() for c in fh.readline().strip().split(",")]
+    return head == ["object_id", "label"]
+
+
+def _labels_beside(p: Path) -> dict:
+    """Labels of the images of folder ``p`` from its ``labels.csv`` (object_id = file stem)."""
+    from skyfm.data.layout import _read_labels
+
+    f = p / "labels.csv"
+    return _read_labels(f) if is_labels_file(f) else {}
 
 
 def _is_catalogue_file(n: str) -> bool:
