@@ -57,9 +57,26 @@ def _words(label: str) -> str:
     return _WORDS.get(key, _WORDS.get(re.sub(r"[^a-z ]", "", key), label.strip()))
 
 
+# the discovery reason's own phrasing ("lower than its neighbours' median", "flagged most by
+# the distance scorer"): words that match any paper, not this object
+_REASON_STOP = set("""a an and the of to than its it by in on at as is was most more less lower
+higher median mean neighbours neighbour neighbors flagged scorer scorers distance score
+scores isolation forest reconstruction error open set unusual compared with from knn
+iforest recon openset model top mag""".split())
+
+
+def _reason_words(reason: str) -> str:
+    """The measured quantities a discovery reason names (``Concentration 2.62 lower than its
+    neighbours median 4.21`` -> ``concentration``), without its numbers and phrasing."""
+    words = re.findall(r"[A-Za-z][A-Za-z_-]+", reason.lower())
+    keep = [w.replace("_", " ") for w in words if w not in _REASON_STOP]
+    return " ".join(dict.fromkeys(keep))[:300]
+
+
 def related_query(ctx: ObjectContext) -> str:
     """The literature query for ``ctx``: class words, the commonest neighbour class, property
-    names with values (``period 0.56``), and the words of the discovery reason."""
+    names with values (``period 0.56``); only when none of these is known, the quantities the
+    discovery reason names (its numbers and phrasing would match any paper)."""
     parts = []
     if ctx.label:
         parts.append(_words(ctx.label))
@@ -71,8 +88,8 @@ def related_query(ctx: ObjectContext) -> str:
             parts.append(f"{word} {value:.3g}")
         else:
             parts.append(word)
-    if ctx.reason:
-        parts.append(re.sub(r"[^\w\s.-]", " ", ctx.reason)[:300])
+    if ctx.reason and not any(parts):
+        parts.append(_reason_words(ctx.reason))
     text = " ".join(p for p in parts if p).strip()
     if not text:
         raise DataFormatError(f"nothing is known about object {ctx.object_id!r} to search "

@@ -74,6 +74,10 @@ def test_related_query_and_papers(index):
     assert query == q and len(hits) == 3
     with pytest.raises(DataFormatError, match="nothing is known"):
         related_query(ObjectContext("bare"))
+    # the discovery reason's phrasing never dilutes what is known; alone, only its quantities
+    why = "Concentration 2.62 lower than its neighbours' median 4.21; flagged most by the knn"
+    assert related_query(ObjectContext("o", label="SNIa", reason=why)) == "type Ia supernova"
+    assert related_query(ObjectContext("o", reason=why)) == "concentration"
 
 
 def test_context_from_a_discovery_run(tmp_path):
