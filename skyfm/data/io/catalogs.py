@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from skyfm.data.io._common import check_file, finish, new_report, wrap_errors
+from skyfm.data.io.tabular import is_number
 from skyfm.data.observations import Catalog, ObservationSet, Provenance
 from skyfm.errors import DataFormatError
 
@@ -77,14 +78,6 @@ def _first_line(p: Path) -> list[str]:
         return []
 
 
-def _is_number(x: str) -> bool:
-    try:
-        float(x)
-        return True
-    except ValueError:
-        return False
-
-
 def _known_by_content(p: Path) -> dict:
     """The spec of a known catalogue recognised by its columns, whatever the file is called
     (a cut, renamed or re-exported copy): SkyServer's SDSS columns in any case and order,
@@ -101,9 +94,9 @@ def _known_by_content(p: Path) -> dict:
         spec["target_columns"] = (lower["redshift"],)
         spec["units"] = {lower[k]: v for k, v in spec["units"].items()}
         return spec
-    if len(first) == 11 and all(map(_is_number, first[:10])) and first[10] in ("g", "h"):
+    if len(first) == 11 and all(map(is_number, first[:10])) and first[10] in ("g", "h"):
         return _known("magic04.data")
-    if len(first) == 9 and all(map(_is_number, first[:8])) and first[8] in ("0", "1"):
+    if len(first) == 9 and all(map(is_number, first[:8])) and first[8] in ("0", "1"):
         return _known("HTRU_2.csv")
     return {}
 
@@ -204,7 +197,7 @@ def read_table_any(p: Path, spec: dict):
     with wrap_errors(p, expected="a CSV table"):
         if names and not _has_header(p, names):
             df = pd.read_csv(p, header=None, names=names, sep=sep)
-        elif sep == "," and not names and all(map(_is_number, _first_line(p))):
+        elif sep == "," and not names and all(map(is_number, _first_line(p))):
             # no header: the first row is data (read as a header it would be lost)
             df = pd.read_csv(p, header=None, sep=sep, low_memory=False)
             df.columns = [f"col{i + 1}" for i in range(df.shape[1])]

@@ -61,7 +61,8 @@ def _split(line: str, sep: str | None) -> list[str]:
     return [c.strip() for c in (line.split(sep) if sep else line.split())]
 
 
-def _is_number(s: str) -> bool:
+def is_number(s: str) -> bool:
+    """True when ``s`` parses as a float."""
     try:
         float(s)
         return True
@@ -89,7 +90,7 @@ def text_layout(text: str) -> tuple[list[str] | None, int, str | None]:
     first = lines[start] if start < len(lines) else ""
     sep = "," if "," in first else "\t" if "\t" in first else None
     toks = _split(first, sep)
-    if toks and not any(_is_number(t) for t in toks):
+    if toks and not any(is_number(t) for t in toks):
         return toks, start + 1, sep  # the first line is the header (names, no numbers)
     if comment_header is not None:
         names = _split(comment_header, sep)
@@ -242,7 +243,7 @@ def looks_like_table(path) -> bool:
     counts = {len(_split(ln, sep)) for ln in rows}
     n = len(header) if header is not None else counts.pop() if len(counts) == 1 else 0
     return n >= 2 and counts <= {n} and all(
-        any(_is_number(t) for t in _split(ln, sep)) for ln in rows)
+        any(is_number(t) for t in _split(ln, sep)) for ln in rows)
 
 
 def first_row(path) -> list[str]:
