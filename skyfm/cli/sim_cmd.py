@@ -178,6 +178,10 @@ def lenses(
                                  param_hint="--theta-e") from exc
     if not 0 < lo <= hi:
         raise typer.BadParameter(f"{theta_e!r}: expected 0 < MIN <= MAX", param_hint="--theta-e")
+    from skyfm.data.layout import is_dataset
+    from skyfm.outputs import check_target
+
+    check_target(out, overwrite, is_dataset, "dataset")  # before any injection
     imgs = [o for o in read(hosts, modality="image") if isinstance(o, Image)]
     pool = imgs if any_host else [o for o in imgs if o.label == "elliptical"]
     if len(pool) < n:

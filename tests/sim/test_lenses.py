@@ -122,6 +122,7 @@ def test_sim_lenses_cli_writes_injected_cutouts_and_their_parameters(tmp_path):
     from skyfm.cli import _register, app
     from skyfm.data import read
     from skyfm.data.io.images import write_image_file
+    from skyfm.errors import OutputExistsError
 
     _register()
     hosts = tmp_path / "hosts"
@@ -144,3 +145,11 @@ def test_sim_lenses_cli_writes_injected_cutouts_and_their_parameters(tmp_path):
     res = runner.invoke(app, ["sim", "lenses", str(hosts), "--theta-e", "3,1", "--any-host",
                               "--out", str(tmp_path / "o2")])
     assert res.exit_code != 0 and "MIN <= MAX" in res.output
+    # a folder that is not a skyfm output is refused before any injection, and left alone
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    res = runner.invoke(app, ["sim", "lenses", str(tmp_path / "nohosts"), "--any-host",
+                              "--out", str(tmp_path / "mine")])
+    assert res.exit_code != 0  # the output is checked first (the hosts folder is missing)
+    assert isinstance(res.exception, OutputExistsError), res.exception
+    assert [f.name for f in (tmp_path / "mine").iterdir()] == ["notes.txt"]
