@@ -12,23 +12,10 @@ from skyfm.cli import app
 
 def _read_observed(path: Path) -> dict:
     """{object_id: label} from a CSV with columns object_id,label."""
-    import pandas as pd
-
+    from skyfm.data.layout import labels_frame
     from skyfm.errors import DataFormatError
 
-    try:
-        df = pd.read_csv(path, dtype={"object_id": str}, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise DataFormatError(f"cannot read: {exc}", file=path,
-                              expected="a CSV with columns object_id,label") from exc
-    for c in ("object_id", "label"):
-        if c not in df.columns:
-            raise DataFormatError(f"no column {c!r}", file=path, field=c,
-                                  expected="columns object_id,label")
-    if df["object_id"].duplicated().any():
-        dup = df["object_id"][df["object_id"].duplicated()].iloc[0]
-        raise DataFormatError(f"object {dup!r} labelled twice", file=path, field="object_id",
-                              expected="one label per object")
+    df = labels_frame(path, empty_is_missing=False)
     empty = df["label"].astype(str).str.strip() == ""
     if empty.any():
         raise DataFormatError(f"object {df['object_id'][empty].iloc[0]!r} has an empty label",

@@ -179,7 +179,7 @@ def lenses(
     if not 0 < lo <= hi:
         raise typer.BadParameter(f"{theta_e!r}: expected 0 < MIN <= MAX", param_hint="--theta-e")
     from skyfm.data.layout import is_dataset
-    from skyfm.outputs import check_target
+    from skyfm.outputs import check_target, write_csv
 
     check_target(out, overwrite, is_dataset, "dataset")  # before any injection
     imgs = [o for o in read(hosts, modality="image") if isinstance(o, Image)]
@@ -210,7 +210,7 @@ def lenses(
             obs.append(lens)
             advance(1)
     _write(obs, out, overwrite)
-    pd.DataFrame(rows).to_csv(out / "lens_params.csv", index=False)
+    write_csv(out / "lens_params.csv", pd.DataFrame(rows), index=False)  # temp file + rename
     typer.echo(f"{len(obs)} injected lenses (theta_E {lo:g}-{hi:g} arcsec at "
                f"{cfg.pixel_scale:g} arcsec/pixel) -> {out}")
 

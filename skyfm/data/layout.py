@@ -102,12 +102,14 @@ def _label_value(v: str):
     return v
 
 
-def _read_labels(path: Path) -> dict:
+def labels_frame(path: Path, *, empty_is_missing: bool = True):
+    """The ``object_id,label`` table of ``path``, checked: both columns there, one label per
+    object. ``empty_is_missing``: an empty label cell reads as NaN (else as "")."""
     import pandas as pd
 
-    with wrap_errors(path, expected="labels.csv with columns object_id,label"):
+    with wrap_errors(path, expected="a CSV with columns object_id,label"):
         lab = pd.read_csv(path, dtype={"object_id": str}, keep_default_na=False,
-                          na_values=[""])
+                          na_values=[""] if empty_is_missing else [])
     for c in ("object_id", "label"):
         if c not in lab.columns:
             raise DataFormatError(f"no column {c!r}", file=path, field=c,
@@ -116,6 +118,12 @@ def _read_labels(path: Path) -> dict:
         dup = lab["object_id"][lab["object_id"].duplicated()].iloc[0]
         raise DataFormatError(f"object {dup!r} labelled twice", file=path, field="object_id",
                               expected="one label per object")
+    return lab
+
+
+def read_labels(path: Path) -> dict:
+    """``{object_id: label}`` of a ``labels.csv`` (numbers as numbers, empty as None)."""
+    lab = labels_frame(path)
     vals = lab["label"].tolist()
     out = {}
     for k, v in zip(lab["object_id"], vals):
@@ -151,7 +159,7 @@ def load_dataset(path, *, strict: bool = False, limit: int | None = None,
         if not isinstance(info, dict):
             raise DataFormatError("not a JSON object", file=p / "dataset.json",
                                   expected="a JSON object")
-    labels = _read_labels(p / "labels.csv") if (p / "labels.csv").is_file() else {}
+    labels = read_labels(p / "labels.csv") if (p / "labels.csv").is_file() else {}
     meta = {}
     if (p / "objects.jsonl").is_file():
         with wrap_errors(p / "objects.jsonl", expected="one JSON object per line"):

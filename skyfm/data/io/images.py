@@ -390,10 +390,10 @@ def is_labels_file(path: Path) -> bool:
 
 def _labels_beside(p: Path) -> dict:
     """Labels of the images of folder ``p`` from its ``labels.csv`` (object_id = file stem)."""
-    from skyfm.data.layout import _read_labels
+    from skyfm.data.layout import read_labels
 
     f = p / "labels.csv"
-    return _read_labels(f) if is_labels_file(f) else {}
+    return read_labels(f) if is_labels_file(f) else {}
 
 
 def _is_catalogue_file(n: str) -> bool:
